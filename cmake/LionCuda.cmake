@@ -1,0 +1,23 @@
+# CUDA kernels: LION_CUDA=AUTO builds them when nvcc is found, ON requires it.
+# nvcc is on PATH only in login shells, so look in the usual toolkit places too.
+set(LION_HAVE_CUDA OFF)
+if(NOT LION_CUDA STREQUAL "OFF")
+  if(NOT CMAKE_CUDA_COMPILER)
+    find_program(LION_NVCC nvcc PATHS /usr/local/cuda/bin /usr/local/cuda-13.0/bin NO_CACHE)
+    if(LION_NVCC)
+      set(CMAKE_CUDA_COMPILER "${LION_NVCC}")
+    endif()
+  endif()
+  if(CMAKE_CUDA_COMPILER)
+    # Without a GPU "native" cannot be resolved: name Ampere and Hopper.
+    if(NOT CMAKE_CUDA_ARCHITECTURES)
+      set(CMAKE_CUDA_ARCHITECTURES "80;90")
+    endif()
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
+    set(LION_HAVE_CUDA ON)
+  elseif(LION_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "LION_CUDA=ON but nvcc was not found (set CMAKE_CUDA_COMPILER)")
+  endif()
+endif()
+message(STATUS "LION CUDA kernels: ${LION_HAVE_CUDA}")
