@@ -36,7 +36,7 @@ target_include_directories(lion_torch SYSTEM INTERFACE
   "${LION_TORCH_DIR}/include" "${LION_TORCH_DIR}/include/torch/csrc/api/include")
 target_compile_definitions(lion_torch INTERFACE _GLIBCXX_USE_CXX11_ABI=${LION_TORCH_CXX11_ABI})
 target_link_libraries(lion_torch INTERFACE
-  "${LION_TORCH_LIB_DIR}/libtorch.so" "${LION_TORCH_LIB_DIR}/libtorch_cpu.so" "${LION_TORCH_LIB_DIR}/libc10.so")
+  "${LION_TORCH_LIB_DIR}/libtorch_cpu.so" "${LION_TORCH_LIB_DIR}/libc10.so")
 target_link_options(lion_torch INTERFACE "LINKER:-rpath,${LION_TORCH_LIB_DIR}")
 
 set(LION_TORCH_HAS_CUDA OFF)
@@ -47,5 +47,11 @@ if(EXISTS "${LION_TORCH_LIB_DIR}/libtorch_cuda.so")
   target_link_libraries(lion_torch_cuda INTERFACE lion_torch
     "LINKER:--no-as-needed" "${LION_TORCH_LIB_DIR}/libtorch_cuda.so" "${LION_TORCH_LIB_DIR}/libc10_cuda.so"
     "LINKER:--as-needed")
+  # libtorch_cuda needs the wheel's own NCCL/cuDNN (found at run time through
+  # its RUNPATH); let the linker resolve them there, not in the toolkit.
+  file(GLOB _lion_nvidia_libs "${LION_TORCH_DIR}/../nvidia/*/lib" "${LION_TORCH_DIR}/../nvidia/cu13/lib")
+  foreach(_d IN LISTS _lion_nvidia_libs)
+    target_link_options(lion_torch_cuda INTERFACE "LINKER:-rpath-link,${_d}")
+  endforeach()
 endif()
 message(STATUS "LibTorch ${LION_TORCH_VERSION} from ${LION_TORCH_DIR} (CUDA in wheel: ${LION_TORCH_HAS_CUDA})")

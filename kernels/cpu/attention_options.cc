@@ -6,7 +6,7 @@
 
 namespace lion::kernels {
 
-std::string_view FormName(Form form) {
+const char* FormName(Form form) {
   switch (form) {
     case Form::kFull:
       return "full";

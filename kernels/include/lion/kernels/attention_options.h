@@ -15,7 +15,7 @@ namespace lion::kernels {
 // Values match lion.v1.Form so the API layer can cast.
 enum class Form : int { kFull = 1, kChunk = 2, kRnn = 3 };
 
-std::string_view FormName(Form form);  // "full", "chunk", "rnn"
+const char* FormName(Form form);  // "full", "chunk", "rnn"
 bool ParseForm(std::string_view name, Form* form);
 
 // What to compute from the masked scores A = c * (Q K^T) o M:

@@ -1,0 +1,38 @@
+// The optimized CPU forms behind lion_attention.cc. Each takes contiguous
+// float32 CPU tensors over R = B*H independent rows: q, k [R, L, dk],
+// v [R, L, dv], g [R, L], with padded keys and values already zeroed, and
+// returns num [R, L, dv] and den [R, L] (den undefined unless
+// options.normalize), both multiplied by options.scale.
+#ifndef LION_KERNELS_CPU_FORMS_H_
+#define LION_KERNELS_CPU_FORMS_H_
+
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "lion/kernels/lion_attention.h"
+
+namespace lion::kernels::internal {
+
+// Full form (spec 2.2): per row, query blocks of the L x L scores, with the
+// mask fused in from double prefix sums of g. Working memory O(threads*64*L).
+NumDen FullFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                   const at::Tensor& g, const AttentionOptions& options);
+
+// State-passing chunk form (spec 4.1): all chunks' local terms as batched
+// GEMMs, a short sequential scan over chunk carries, then all reads at once.
+NumDen ChunkFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                    const at::Tensor& g, const AttentionOptions& options);
+
+// Bidirectional RNN form (spec 3): one vectorized scan per (row, direction),
+// scanning only the first row_lengths[r] tokens.
+NumDen RnnFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                  const at::Tensor& g, const std::vector<int64_t>& row_lengths,
+                  const AttentionOptions& options);
+
+// True when every log-decay is exactly 0 (LION-LIT): the mask is all ones.
+bool AllZero(const at::Tensor& g);
+
+}  // namespace lion::kernels::internal
+
+#endif  // LION_KERNELS_CPU_FORMS_H_

@@ -1,0 +1,77 @@
+// Full form on the CPU. For each row and block of queries: S = Q_blk K^T
+// (GEMM), S *= c * M (the mask built on the fly: exp of a difference of double
+// prefix sums, so the exponent is exact to fp32 even where the prefix sums are
+// large), then [num | den] = S [V | 1] (GEMM). The L x L matrix never exists
+// whole; a block of 64 query rows stays in cache between the two GEMMs.
+#include <algorithm>
+#include <vector>
+
+#include <ATen/Parallel.h>
+
+#include "cpu/fast_exp.h"
+#include "cpu/forms.h"
+
+namespace lion::kernels::internal {
+namespace {
+
+constexpr int64_t kQueryBlock = 64;
+
+// Multiplies the scores of query rows [i0, i1) by c * M[i, :].
+// G is the exclusive prefix sum of g (length L + 1).
+void ApplyMaskBlock(float* scores, int64_t i0, int64_t i1, int64_t L, const double* G, float c,
+                    bool lit, float* tmp) {
+  for (int64_t i = i0; i < i1; ++i) {
+    float* s = scores + (i - i0) * L;
+    if (lit) {
+      for (int64_t j = 0; j < L; ++j) s[j] *= c;
+      continue;
+    }
+    const double gi = G[i];
+    const double gi1 = G[i + 1];
+    for (int64_t j = 0; j < i; ++j) tmp[j] = static_cast<float>(gi - G[j]);
+    tmp[i] = 0.0f;
+    for (int64_t j = i + 1; j < L; ++j) tmp[j] = static_cast<float>(G[j + 1] - gi1);
+    ExpNonPositive(tmp, tmp, L);
+    for (int64_t j = 0; j < L; ++j) s[j] *= c * tmp[j];
+  }
+}
+
+}  // namespace
+
+bool AllZero(const at::Tensor& g) { return g.numel() == 0 || !g.ne(0).any().item<bool>(); }
+
+NumDen FullFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                   const at::Tensor& g, const AttentionOptions& options) {
+  const int64_t R = q.size(0), L = q.size(1), dv = v.size(2);
+  const bool lit = AllZero(g);
+  // [V | 1] gives num and den from one GEMM.
+  const at::Tensor vext = options.normalize ? at::cat({v, at::ones({R, L, 1}, v.options())}, 2) : v;
+  const int64_t W = vext.size(2);
+  at::Tensor out = at::empty({R, L, W}, v.options());
+  // Exclusive prefix sums of g in double: G[r, t] = sum_{u<t} g[r, u].
+  at::Tensor G = at::zeros({R, L + 1}, g.options().dtype(at::kDouble));
+  G.narrow(1, 1, L).copy_(at::cumsum(g.to(at::kDouble), 1));
+
+  const int64_t blocks_per_row = (L + kQueryBlock - 1) / kQueryBlock;
+  at::parallel_for(0, R * blocks_per_row, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> tmp(L);
+    at::Tensor scores = at::empty({kQueryBlock, L}, q.options());
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t r = task / blocks_per_row;
+      const int64_t i0 = (task % blocks_per_row) * kQueryBlock;
+      const int64_t i1 = std::min(L, i0 + kQueryBlock);
+      at::Tensor s = scores.narrow(0, 0, i1 - i0);
+      at::mm_out(s, q[r].narrow(0, i0, i1 - i0), k[r].t());
+      ApplyMaskBlock(s.data_ptr<float>(), i0, i1, L, G[r].data_ptr<double>(), options.scale, lit,
+                     tmp.data());
+      at::Tensor o = out[r].narrow(0, i0, i1 - i0);
+      at::mm_out(o, s, vext[r]);
+    }
+  });
+  NumDen result;
+  result.num = options.normalize ? out.narrow(2, 0, dv) : out;
+  if (options.normalize) result.den = out.select(2, dv);
+  return result;
+}
+
+}  // namespace lion::kernels::internal

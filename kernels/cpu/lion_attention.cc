@@ -1,0 +1,202 @@
+// Entry points of the optimized attention core: validate, normalise layouts,
+// apply right padding, dispatch to a form, finish. LibTorch exceptions are
+// caught here and returned as INTERNAL (they must never unwind into callers).
+#include "lion/kernels/lion_attention.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "cpu/forms.h"
+
+namespace lion::kernels {
+namespace {
+
+std::string ShapeString(const at::Tensor& t) {
+  if (!t.defined()) return "undefined";
+  std::string s = "[";
+  for (int64_t i = 0; i < t.dim(); ++i) absl::StrAppend(&s, i ? ", " : "", t.size(i));
+  return s + "]";
+}
+
+absl::Status CheckInputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                         const at::Tensor& g, const at::Tensor& lengths,
+                         const AttentionOptions& options) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  for (const auto* t : {&q, &k, &v, &g}) {
+    if (!t->defined()) return absl::InvalidArgumentError("q, k, v and g must be defined");
+    if (t->scalar_type() != at::kFloat) {
+      return absl::InvalidArgumentError("q, k, v and g must be float32");
+    }
+    if (t->device() != q.device()) {
+      return absl::InvalidArgumentError("q, k, v and g must be on one device");
+    }
+  }
+  if (q.dim() != 4 || k.sizes() != q.sizes() || v.dim() != 4 || v.size(0) != q.size(0) ||
+      v.size(1) != q.size(1) || v.size(2) != q.size(2) || g.dim() != 3 || g.size(0) != q.size(0) ||
+      g.size(1) != q.size(1) || g.size(2) != q.size(2) || q.size(1) < 1 || q.size(3) < 1 ||
+      v.size(3) < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected q, k [B,H,L,dk], v [B,H,L,dv], g [B,H,L]; got q ", ShapeString(q), " k ",
+        ShapeString(k), " v ", ShapeString(v), " g ", ShapeString(g)));
+  }
+  if (lengths.defined()) {
+    if (lengths.dim() != 1 || lengths.size(0) != q.size(0) || lengths.scalar_type() != at::kLong) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("lengths must be int64 [B=", q.size(0), "], got ", ShapeString(lengths)));
+    }
+    const at::Tensor l = lengths.cpu();
+    if (l.numel() > 0 && (l.min().item<int64_t>() < 0 || l.max().item<int64_t>() > q.size(2))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("lengths must lie in [0, L=", q.size(2), "]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// [B, L] validity of each token for right-padded sequences.
+at::Tensor ValidMask(const at::Tensor& lengths, int64_t L, const at::TensorOptions& opts) {
+  at::Tensor pos = at::arange(L, opts.dtype(at::kLong));
+  return pos.unsqueeze(0).lt(lengths.to(opts.device()).unsqueeze(1)).to(opts.dtype());
+}
+
+absl::StatusOr<NumDen> NumDenImpl(const at::Tensor& q_in, const at::Tensor& k_in,
+                                  const at::Tensor& v_in, const at::Tensor& g_in,
+                                  const at::Tensor& lengths, const AttentionOptions& options) {
+  const int64_t B = q_in.size(0), H = q_in.size(1), L = q_in.size(2);
+  const int64_t dk = q_in.size(3), dv = v_in.size(3), R = B * H;
+  at::Tensor k = k_in, v = v_in;
+  std::vector<int64_t> row_lengths(R, L);
+  at::Tensor valid;  // [B, 1, L, 1]
+  if (lengths.defined()) {
+    // Padded keys and values set to zero: every form then equals the unpadded
+    // computation on the valid prefix (spec 6).
+    valid = ValidMask(lengths, L, q_in.options()).view({B, 1, L, 1});
+    k = k * valid;
+    v = v * valid;
+    const at::Tensor l = lengths.cpu();
+    for (int64_t b = 0; b < B; ++b) {
+      for (int64_t h = 0; h < H; ++h) row_lengths[b * H + h] = l[b].item<int64_t>();
+    }
+  }
+  const at::Tensor q3 = q_in.reshape({R, L, dk}).contiguous();
+  const at::Tensor k3 = k.reshape({R, L, dk}).contiguous();
+  const at::Tensor v3 = v.reshape({R, L, dv}).contiguous();
+  const at::Tensor g3 = g_in.reshape({R, L}).contiguous();
+  if (!q_in.device().is_cpu()) {
+    return absl::UnimplementedError(
+        absl::StrCat("LION attention on ", q_in.device().str(), " is not built in this binary"));
+  }
+  NumDen nd;
+  switch (options.form) {
+    case Form::kFull:
+      nd = internal::FullFormCpu(q3, k3, v3, g3, options);
+      break;
+    case Form::kChunk:
+      nd = internal::ChunkFormCpu(q3, k3, v3, g3, options);
+      break;
+    case Form::kRnn:
+      nd = internal::RnnFormCpu(q3, k3, v3, g3, row_lengths, options);
+      break;
+  }
+  nd.num = nd.num.reshape({B, H, L, dv});
+  if (nd.den.defined()) nd.den = nd.den.reshape({B, H, L});
+  if (valid.defined()) {  // rows past a sequence's length are 0
+    nd.num = nd.num * valid;
+    if (nd.den.defined()) nd.den = nd.den * valid.squeeze(3);
+  }
+  return nd;
+}
+
+at::Tensor Finish(const NumDen& nd, const AttentionOptions& options) {
+  if (!options.normalize) return nd.num;
+  return nd.num / (nd.den + options.eps).unsqueeze(3);
+}
+
+}  // namespace
+
+absl::StatusOr<NumDen> LionAttentionNumDen(const at::Tensor& q, const at::Tensor& k,
+                                           const at::Tensor& v, const at::Tensor& g,
+                                           const at::Tensor& lengths,
+                                           const AttentionOptions& options) {
+  if (absl::Status s = CheckInputs(q, k, v, g, lengths, options); !s.ok()) return s;
+  try {
+    return NumDenImpl(q, k, v, g, lengths, options);
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("LION attention (", FormName(options.form), " form) failed: ", e.what()));
+  }
+}
+
+absl::StatusOr<at::Tensor> LionAttention(const at::Tensor& q, const at::Tensor& k,
+                                         const at::Tensor& v, const at::Tensor& g,
+                                         const at::Tensor& lengths,
+                                         const AttentionOptions& options) {
+  absl::StatusOr<NumDen> nd = LionAttentionNumDen(q, k, v, g, lengths, options);
+  if (!nd.ok()) return nd.status();
+  try {
+    return Finish(*nd, options);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("LION attention finish failed: ", e.what()));
+  }
+}
+
+absl::StatusOr<at::Tensor> LionAttentionMultiOrder(const at::Tensor& q, const at::Tensor& k,
+                                                   const at::Tensor& v,
+                                                   const std::vector<at::Tensor>& orders,
+                                                   const std::vector<at::Tensor>& g_orders,
+                                                   const AttentionOptions& options) {
+  if (orders.empty() || orders.size() != g_orders.size()) {
+    return absl::InvalidArgumentError("need one log-decay tensor per order, and at least one order");
+  }
+  const int64_t L = q.defined() && q.dim() == 4 ? q.size(2) : -1;
+  for (size_t m = 0; m < orders.size(); ++m) {
+    const at::Tensor& o = orders[m];
+    if (!o.defined() || o.dim() != 1 || o.size(0) != L || o.scalar_type() != at::kLong) {
+      return absl::InvalidArgumentError(absl::StrCat("order ", m, " must be int64 [L=", L, "]"));
+    }
+    const at::Tensor sorted = std::get<0>(o.cpu().sort());
+    if (!sorted.equal(at::arange(L, o.options().device(at::kCPU)))) {
+      return absl::InvalidArgumentError(absl::StrCat("order ", m, " is not a permutation"));
+    }
+  }
+  try {
+    at::Tensor num, den;
+    for (size_t m = 0; m < orders.size(); ++m) {
+      const at::Tensor perm = orders[m].to(q.device());
+      absl::StatusOr<NumDen> nd =
+          LionAttentionNumDen(q.index_select(2, perm), k.index_select(2, perm),
+                              v.index_select(2, perm), g_orders[m], at::Tensor(), options);
+      if (!nd.ok()) return nd.status();
+      // Back to token order: position p of order m holds token perm[p].
+      at::Tensor n_tok = at::zeros_like(nd->num).index_copy_(2, perm, nd->num);
+      num = num.defined() ? num + n_tok : n_tok;
+      if (options.normalize) {
+        at::Tensor d_tok = at::zeros_like(nd->den).index_copy_(2, perm, nd->den);
+        den = den.defined() ? den + d_tok : d_tok;
+      }
+    }
+    return Finish(NumDen{num, den}, options);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("LION multi-order attention failed: ", e.what()));
+  }
+}
+
+int64_t AttentionWorkspaceBytes(Form form, int64_t batch, int64_t heads, int64_t length, int64_t d,
+                                int64_t chunk_size) {
+  const int64_t R = batch * heads, W = d + 1, f = sizeof(float);
+  switch (form) {
+    case Form::kFull:  // per thread a 64 x L score block, plus [V|1] and the output
+      return (64 * length * 2 + 2 * R * length * W) * f;
+    case Form::kChunk: {
+      const int64_t C = std::max<int64_t>(1, std::min(chunk_size, length));
+      const int64_t Lp = (length + C - 1) / C * C;
+      // scores + mask (2 R Lp C), carries and local terms (4 R Lp/C 2 d W), q2/k2 (4 R Lp d), out.
+      return (2 * R * Lp * C + 4 * R * (Lp / C) * 2 * d * W + 4 * R * Lp * d + 2 * R * Lp * W) * f;
+    }
+    case Form::kRnn:  // two directions' partial outputs
+      return (2 * R * length * W + 2 * R * length * W) * f;
+  }
+  return 0;
+}
+
+}  // namespace lion::kernels
