@@ -1,0 +1,66 @@
+#include "server/model/lion_model.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "server/common/status_macros.h"
+#include "server/model/lion_bert.h"
+#include "server/model/lion_vit.h"
+#include "server/model/safetensors.h"
+#include "server/model/weights.h"
+
+namespace lion::model {
+
+absl::StatusOr<std::unique_ptr<LionModel>> LionModel::Load(const std::string& dir) {
+  ASSIGN_OR_RETURN(ModelConfig config, ModelConfig::FromFile(dir + "/config.json"));
+  ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> file,
+                   SafetensorsFile::Open(dir + "/model.safetensors"));
+  Weights weights(file.get());
+  std::unique_ptr<LionModel> model;
+  try {
+    if (config.is_bert()) {
+      ASSIGN_OR_RETURN(model, LionBert::Create(std::move(config), weights));
+    } else {
+      ASSIGN_OR_RETURN(model, LionVit::Create(std::move(config), weights));
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(dir, ": building the model failed: ", e.what()));
+  }
+  RETURN_IF_ERROR(weights.CheckAllUsed());
+  // The F32 tensors share ownership of the mapping: the file object may go.
+  return model;
+}
+
+at::Tensor LionModel::Pool(const Encoded& encoded, PoolingKind kind) const {
+  if (kind == PoolingKind::kCls) return encoded.hidden.select(1, 0);
+  // Rows past a length are already 0, so the sum is over real tokens only.
+  const at::Tensor n = encoded.lengths.to(at::kFloat).clamp_min(1).unsqueeze(1);
+  return encoded.hidden.sum(1) / n;
+}
+
+absl::StatusOr<at::Tensor> LionModel::MlmLogits(const at::Tensor&) const {
+  return absl::FailedPreconditionError(
+      absl::StrCat("model has no MLM head (architecture ", config_.architecture, ")"));
+}
+
+kernels::AttentionOptions MakeAttentionOptions(const ModelConfig& config,
+                                               const ForwardOptions& options) {
+  kernels::AttentionOptions o;
+  o.form = options.form;
+  o.chunk_size = options.chunk_size;
+  const double s = 1.0 / std::sqrt(static_cast<double>(config.head_dim()));
+  if (config.is_vit()) {
+    // Vision: y = c num / (c den + 1e-6), c = s (s/2 for two orders), spec 2.2.
+    o.normalize = true;
+    o.eps = 1e-6f;
+    o.scale = static_cast<float>(config.order == "natural" ? s / 2.0 : s);
+  } else {
+    o.normalize = false;
+    o.scale = static_cast<float>(s);
+  }
+  return o;
+}
+
+}  // namespace lion::model

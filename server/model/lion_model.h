@@ -1,0 +1,85 @@
+// A loaded LION model (lion-spec section 8) on LibTorch: LionBert or LionVit
+// behind one interface, built from a model directory (docs/model-format.md).
+// Weights are the safetensors mapping itself (F32) or one fp32 copy
+// (F16/BF16); nothing is copied twice.
+#ifndef LION_SERVER_MODEL_LION_MODEL_H_
+#define LION_SERVER_MODEL_LION_MODEL_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "lion/kernels/attention_options.h"
+#include "server/model/model_config.h"
+
+namespace lion::model {
+
+struct ForwardOptions {
+  kernels::Form form = kernels::Form::kFull;
+  int64_t chunk_size = 64;
+};
+
+// One batch. Text: input_ids int64 [B, L] right-padded, lengths int64 [B]
+// (every length >= 1), token_type_ids optional. Image: pixels float32
+// [B, C, H, W] normalised (every image of a batch has one size).
+struct BatchInput {
+  at::Tensor input_ids, lengths, token_type_ids;
+  at::Tensor pixels;
+};
+
+// hidden [B, L, D]: final hidden states (BERT: last layer; ViT: after the final
+// LayerNorm), rows past a sequence's length are 0. lengths [B] int64.
+struct Encoded {
+  at::Tensor hidden;
+  at::Tensor lengths;
+};
+
+enum class PoolingKind { kMean, kCls };
+
+// Immutable after Load; Encode may run on any one thread at a time per call
+// (it is const and keeps no state), LibTorch intra-op threads inside.
+class LionModel {
+ public:
+  virtual ~LionModel() = default;
+
+  // Loads config.json and model.safetensors from `dir`. Errors name the file
+  // and tensor: NOT_FOUND for missing files, INVALID_ARGUMENT for a bad config,
+  // missing/mis-shaped/unexpected tensors.
+  static absl::StatusOr<std::unique_ptr<LionModel>> Load(const std::string& dir);
+
+  const ModelConfig& config() const { return config_; }
+
+  // INVALID_ARGUMENT for inputs the model cannot take (ids out of range,
+  // too long for a position table, wrong image size); INTERNAL when LibTorch
+  // throws (with the model's architecture in the message).
+  virtual absl::StatusOr<Encoded> Encode(const BatchInput& input,
+                                         const ForwardOptions& options) const = 0;
+
+  // Pooled embeddings [B, D] over each sequence's real tokens.
+  at::Tensor Pool(const Encoded& encoded, PoolingKind kind) const;
+  // Classification logits [B, num_labels]; FAILED_PRECONDITION without a head.
+  virtual absl::StatusOr<at::Tensor> ClassLogits(const Encoded& encoded) const = 0;
+  // MLM vocabulary logits [N, V] for hidden rows [N, D]; FAILED_PRECONDITION
+  // without an MLM head.
+  virtual absl::StatusOr<at::Tensor> MlmLogits(const at::Tensor& hidden_rows) const;
+
+  PoolingKind default_pooling() const {
+    return config_.pooling == "cls" ? PoolingKind::kCls : PoolingKind::kMean;
+  }
+
+ protected:
+  explicit LionModel(ModelConfig config) : config_(std::move(config)) {}
+
+ private:
+  const ModelConfig config_;
+};
+
+// Attention options of one model family for one forward.
+kernels::AttentionOptions MakeAttentionOptions(const ModelConfig& config,
+                                               const ForwardOptions& options);
+
+}  // namespace lion::model
+
+#endif  // LION_SERVER_MODEL_LION_MODEL_H_

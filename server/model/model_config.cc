@@ -1,0 +1,273 @@
+#include "server/model/model_config.h"
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "server/common/status_macros.h"
+
+namespace lion::model {
+namespace {
+
+using Json = nlohmann::json;
+
+absl::Status FieldError(const char* field, std::string_view rule) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("config.json: \"", field, "\" ", absl::string_view(rule.data(), rule.size())));
+}
+
+// Typed getters: a missing field or a value of the wrong JSON type is an
+// error naming the field. Optional fields keep `out` when missing.
+class FieldReader {
+ public:
+  explicit FieldReader(const Json& object) : object_(object) {}
+
+  absl::Status Int(const char* field, int64_t* out, bool required = true) const {
+    return Get(field, required, "an integer", [&](const Json& v) {
+      if (!v.is_number_integer()) return false;
+      *out = v.get<int64_t>();
+      return true;
+    });
+  }
+  absl::Status Float(const char* field, double* out) const {
+    return Get(field, true, "a number", [&](const Json& v) {
+      if (!v.is_number()) return false;
+      *out = v.get<double>();
+      return true;
+    });
+  }
+  absl::Status Bool(const char* field, bool* out) const {
+    return Get(field, true, "true or false", [&](const Json& v) {
+      if (!v.is_boolean()) return false;
+      *out = v.get<bool>();
+      return true;
+    });
+  }
+  absl::Status String(const char* field, std::string* out, bool required = true) const {
+    return Get(field, required, "a string", [&](const Json& v) {
+      if (!v.is_string()) return false;
+      *out = v.get<std::string>();
+      return true;
+    });
+  }
+  absl::Status StringList(const char* field, std::vector<std::string>* out,
+                          bool required = true) const {
+    return Get(field, required, "a list of strings", [&](const Json& v) {
+      if (!v.is_array()) return false;
+      out->clear();
+      for (const Json& item : v) {
+        if (!item.is_string()) return false;
+        out->push_back(item.get<std::string>());
+      }
+      return true;
+    });
+  }
+  absl::Status FloatList(const char* field, std::vector<float>* out) const {
+    return Get(field, true, "a list of numbers", [&](const Json& v) {
+      if (!v.is_array()) return false;
+      out->clear();
+      for (const Json& item : v) {
+        if (!item.is_number()) return false;
+        out->push_back(item.get<float>());
+      }
+      return true;
+    });
+  }
+
+ private:
+  template <typename Convert>
+  absl::Status Get(const char* field, bool required, const char* type, Convert convert) const {
+    auto it = object_.find(field);
+    if (it == object_.end()) {
+      return required ? FieldError(field, "is missing") : absl::OkStatus();
+    }
+    if (!convert(*it)) return FieldError(field, absl::StrCat("must be ", type));
+    return absl::OkStatus();
+  }
+
+  const Json& object_;
+};
+
+absl::Status ReadCommon(const FieldReader& r, ModelConfig* c) {
+  RETURN_IF_ERROR(r.Int("format_version", &c->format_version));
+  RETURN_IF_ERROR(r.String("architecture", &c->architecture));
+  RETURN_IF_ERROR(r.String("variant", &c->variant));
+  RETURN_IF_ERROR(r.String("task", &c->task));
+  RETURN_IF_ERROR(r.Int("hidden_size", &c->hidden_size));
+  RETURN_IF_ERROR(r.Int("num_layers", &c->num_layers));
+  RETURN_IF_ERROR(r.Int("num_heads", &c->num_heads));
+  RETURN_IF_ERROR(r.Int("intermediate_size", &c->intermediate_size));
+  RETURN_IF_ERROR(r.Float("layer_norm_eps", &c->layer_norm_eps));
+  RETURN_IF_ERROR(r.StringList("labels", &c->labels, /*required=*/false));
+  RETURN_IF_ERROR(r.Int("max_input_tokens", &c->max_input_tokens));
+  RETURN_IF_ERROR(r.String("description", &c->description, /*required=*/false));
+  RETURN_IF_ERROR(r.Bool("use_position_embeddings", &c->use_position_embeddings));
+  return r.String("pooling", &c->pooling);
+}
+
+absl::Status ReadBert(const FieldReader& r, ModelConfig* c) {
+  RETURN_IF_ERROR(r.Int("vocab_size", &c->vocab_size));
+  RETURN_IF_ERROR(r.Int("type_vocab_size", &c->type_vocab_size));
+  RETURN_IF_ERROR(r.Int("max_position_embeddings", &c->max_position_embeddings));
+  RETURN_IF_ERROR(r.Bool("layer_norm_after", &c->layer_norm_after));
+  RETURN_IF_ERROR(r.Float("attention_layer_norm_eps", &c->attention_layer_norm_eps));
+  RETURN_IF_ERROR(r.Float("selective_log_eps", &c->selective_log_eps));
+  RETURN_IF_ERROR(r.Int("pad_token_id", &c->pad_token_id));
+  RETURN_IF_ERROR(r.Bool("lowercase", &c->lowercase));
+  RETURN_IF_ERROR(r.Bool("has_mlm_head", &c->has_mlm_head));
+  return r.Bool("has_pooler", &c->has_pooler);
+}
+
+absl::Status ReadVit(const FieldReader& r, ModelConfig* c) {
+  RETURN_IF_ERROR(r.Int("image_size", &c->image_size));
+  RETURN_IF_ERROR(r.Int("patch_size", &c->patch_size));
+  RETURN_IF_ERROR(r.Int("num_channels", &c->num_channels));
+  RETURN_IF_ERROR(r.String("order", &c->order));
+  RETURN_IF_ERROR(r.FloatList("image_mean", &c->image_mean));
+  return r.FloatList("image_std", &c->image_std);
+}
+
+absl::Status OneOf(const char* field, const std::string& value,
+                   std::initializer_list<const char*> allowed) {
+  for (const char* a : allowed) {
+    if (value == a) return absl::OkStatus();
+  }
+  return FieldError(
+      field, absl::StrCat("is \"", value, "\", expected one of: ", absl::StrJoin(allowed, ", ")));
+}
+
+absl::Status Positive(const char* field, int64_t value) {
+  return value > 0 ? absl::OkStatus()
+                   : FieldError(field, absl::StrCat("is ", value, ", expected > 0"));
+}
+
+absl::Status PositiveEps(const char* field, double value) {
+  return std::isfinite(value) && value > 0
+             ? absl::OkStatus()
+             : FieldError(field, absl::StrCat("is ", value, ", expected a finite value > 0"));
+}
+
+absl::Status ValidateBert(const ModelConfig& c) {
+  RETURN_IF_ERROR(Positive("vocab_size", c.vocab_size));
+  RETURN_IF_ERROR(Positive("type_vocab_size", c.type_vocab_size));
+  if (c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size) {
+    return FieldError("pad_token_id",
+                      absl::StrCat("is ", c.pad_token_id, ", outside [0, vocab_size)"));
+  }
+  if (c.max_position_embeddings < 0)
+    return Positive("max_position_embeddings", c.max_position_embeddings);
+  if (c.use_position_embeddings &&
+      (c.max_input_tokens <= 0 || c.max_input_tokens > c.max_position_embeddings)) {
+    return FieldError(
+        "max_input_tokens",
+        absl::StrCat("is ", c.max_input_tokens,
+                     "; with position embeddings it must be in [1, max_position_embeddings = ",
+                     c.max_position_embeddings, "]"));
+  }
+  if (c.layer_norm_after)
+    RETURN_IF_ERROR(PositiveEps("attention_layer_norm_eps", c.attention_layer_norm_eps));
+  if (!std::isfinite(c.selective_log_eps) || c.selective_log_eps < 0 || c.selective_log_eps >= 1) {
+    return FieldError("selective_log_eps",
+                      absl::StrCat("is ", c.selective_log_eps, ", expected in [0, 1)"));
+  }
+  if (c.task == "mlm" && !c.has_mlm_head) {
+    return FieldError("has_mlm_head", "is false but task is \"mlm\"");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateVit(const ModelConfig& c) {
+  if (c.task != "classification")
+    return FieldError("task", "must be \"classification\" for lion_vit");
+  RETURN_IF_ERROR(Positive("image_size", c.image_size));
+  RETURN_IF_ERROR(Positive("patch_size", c.patch_size));
+  if (c.image_size % c.patch_size != 0) {
+    return FieldError("image_size", absl::StrCat("is ", c.image_size,
+                                                 ", not a multiple of patch_size ", c.patch_size));
+  }
+  if (c.num_channels != 1 && c.num_channels != 3) {
+    return FieldError("num_channels", absl::StrCat("is ", c.num_channels, ", expected 1 or 3"));
+  }
+  RETURN_IF_ERROR(OneOf("order", c.order, {"normal", "natural"}));
+  for (const auto& [field, values] :
+       {std::pair{"image_mean", &c.image_mean}, std::pair{"image_std", &c.image_std}}) {
+    if (static_cast<int64_t>(values->size()) != c.num_channels) {
+      return FieldError(field, absl::StrCat("has ", values->size(),
+                                            " entries, expected num_channels = ", c.num_channels));
+    }
+    for (float v : *values) {
+      if (!std::isfinite(v) || (values == &c.image_std && v <= 0)) {
+        return FieldError(field, absl::StrCat("entry ", v, " must be finite",
+                                              values == &c.image_std ? " and > 0" : ""));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ModelConfig::Validate() const {
+  if (format_version != 1) {
+    return FieldError("format_version",
+                      absl::StrCat("is ", format_version, ", this server reads version 1"));
+  }
+  RETURN_IF_ERROR(OneOf("architecture", architecture, {"lion_bert", "lion_vit"}));
+  RETURN_IF_ERROR(OneOf("variant", variant, {"lit", "d", "s"}));
+  RETURN_IF_ERROR(OneOf("task", task, {"mlm", "classification"}));
+  RETURN_IF_ERROR(OneOf("pooling", pooling, {"cls", "mean"}));
+  RETURN_IF_ERROR(Positive("hidden_size", hidden_size));
+  RETURN_IF_ERROR(Positive("num_layers", num_layers));
+  RETURN_IF_ERROR(Positive("num_heads", num_heads));
+  RETURN_IF_ERROR(Positive("intermediate_size", intermediate_size));
+  if (hidden_size % num_heads != 0) {
+    return FieldError(
+        "num_heads",
+        absl::StrCat("is ", num_heads, ", which does not divide hidden_size ", hidden_size));
+  }
+  RETURN_IF_ERROR(PositiveEps("layer_norm_eps", layer_norm_eps));
+  if (max_input_tokens < 0) return FieldError("max_input_tokens", "is negative (0 = unbounded)");
+  if (task == "classification") {
+    if (labels.empty()) return FieldError("labels", "is empty, but task is \"classification\"");
+    if (std::set<std::string>(labels.begin(), labels.end()).size() != labels.size()) {
+      return FieldError("labels", "has duplicates");
+    }
+  }
+  return is_bert() ? ValidateBert(*this) : ValidateVit(*this);
+}
+
+absl::StatusOr<ModelConfig> ModelConfig::FromJson(std::string_view text) {
+  Json json;
+  try {
+    json = Json::parse(text.begin(), text.end());
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config.json: not valid JSON: ", e.what()));
+  }
+  if (!json.is_object()) return absl::InvalidArgumentError("config.json: not a JSON object");
+  ModelConfig config;
+  const FieldReader reader(json);
+  RETURN_IF_ERROR(ReadCommon(reader, &config));
+  RETURN_IF_ERROR(OneOf("architecture", config.architecture, {"lion_bert", "lion_vit"}));
+  RETURN_IF_ERROR(config.is_bert() ? ReadBert(reader, &config) : ReadVit(reader, &config));
+  RETURN_IF_ERROR(config.Validate());
+  return config;
+}
+
+absl::StatusOr<ModelConfig> ModelConfig::FromFile(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+  std::stringstream text;
+  text << file.rdbuf();
+  absl::StatusOr<ModelConfig> config = FromJson(text.str());
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+}  // namespace lion::model

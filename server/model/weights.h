@@ -1,0 +1,52 @@
+// Typed access to a model's safetensors weights while a model is built: each
+// Get checks the stored shape against the one the config implies and records
+// the name, so that CheckAllUsed can report tensors the config did not expect.
+#ifndef LION_SERVER_MODEL_WEIGHTS_H_
+#define LION_SERVER_MODEL_WEIGHTS_H_
+
+#include <ATen/core/Tensor.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/model/safetensors.h"
+
+namespace lion::model {
+
+// Borrows the file (it must outlive this object). Not thread-safe; used only
+// while loading.
+class Weights {
+ public:
+  explicit Weights(const SafetensorsFile* file) : file_(file) {}
+
+  // The float32 tensor `name` of exactly `shape`; errors name the tensor.
+  absl::StatusOr<at::Tensor> Get(const std::string& name, const std::vector<int64_t>& shape);
+  // INVALID_ARGUMENT listing every stored tensor that no Get asked for.
+  absl::Status CheckAllUsed() const;
+
+ private:
+  const SafetensorsFile* file_;
+  std::set<std::string> used_;
+};
+
+// y = x W^T + b. Copyable (tensors share storage).
+struct Linear {
+  at::Tensor weight, bias;
+  static absl::StatusOr<Linear> Load(Weights& w, const std::string& prefix, int64_t out,
+                                     int64_t in);
+  at::Tensor operator()(const at::Tensor& x) const;
+};
+
+struct LayerNorm {
+  at::Tensor weight, bias;
+  double eps = 1e-5;
+  static absl::StatusOr<LayerNorm> Load(Weights& w, const std::string& prefix, int64_t dim,
+                                        double eps);
+  at::Tensor operator()(const at::Tensor& x) const;
+};
+
+}  // namespace lion::model
+
+#endif  // LION_SERVER_MODEL_WEIGHTS_H_
