@@ -4,9 +4,9 @@
 #define LION_SERVER_COMMON_CLOCK_H_
 
 #include <chrono>
-#include <mutex>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace lion {
 
@@ -27,16 +27,16 @@ class FakeClock : public Clock {
  public:
   explicit FakeClock(TimePoint start = TimePoint{}) : now_(start) {}
   TimePoint Now() const override {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     return now_;
   }
   void Advance(Duration d) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     now_ += d;
   }
 
  private:
-  mutable std::mutex mu_;
+  mutable absl::Mutex mu_;
   TimePoint now_ ABSL_GUARDED_BY(mu_);
 };
 

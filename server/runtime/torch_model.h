@@ -1,0 +1,28 @@
+// The LibTorch implementation of runtime::Model: a model::LionModel loaded
+// from a model directory, with batching (padding, grouping images by size)
+// and output extraction. The only runtime file that sees LibTorch.
+#ifndef LION_SERVER_RUNTIME_TORCH_MODEL_H_
+#define LION_SERVER_RUNTIME_TORCH_MODEL_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/runtime/model.h"
+
+namespace lion::runtime {
+
+struct TorchModelOptions {
+  std::string name;            // served name; empty = the directory's base name
+  std::string device = "cpu";  // only "cpu" runs in this build's model code
+};
+
+// Loads config.json + model.safetensors from `model_dir`. Errors name the
+// file: NOT_FOUND, INVALID_ARGUMENT (bad config or weights), UNIMPLEMENTED
+// for a device this build cannot run the model on.
+absl::StatusOr<std::unique_ptr<Model>> LoadTorchModel(const std::string& model_dir,
+                                                      const TorchModelOptions& options);
+
+}  // namespace lion::runtime
+
+#endif  // LION_SERVER_RUNTIME_TORCH_MODEL_H_
