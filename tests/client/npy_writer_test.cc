@@ -1,5 +1,6 @@
 #include "client/npy_writer.h"
 
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -34,7 +35,7 @@ TEST(NpyWriterTest, MatrixShapeAndAlignment) {
 TEST(NpyWriterTest, WriteChecksShapeAndWrites) {
   const float data[] = {1.5f, -2.5f};
   const int64_t bad[] = {3};
-  const std::string path = testing::TempDir() + "/v.npy";
+  const std::string path = testing::TempDir() + "/" + std::to_string(getpid()) + "_v.npy";
   EXPECT_TRUE(absl::IsInvalidArgument(WriteNpy(path, data, bad)));
   const int64_t good[] = {2};
   ASSERT_TRUE(WriteNpy(path, data, good).ok());

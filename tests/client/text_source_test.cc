@@ -1,5 +1,6 @@
 #include "client/text_source.h"
 
+#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -49,7 +50,7 @@ TEST(TextSourceTest, SameSeedSameTexts) {
 }
 
 TEST(TextSourceTest, FileLinesSkippingEmptyOnes) {
-  const std::string path = testing::TempDir() + "/texts.txt";
+  const std::string path = testing::TempDir() + "/" + std::to_string(getpid()) + "_texts.txt";
   std::ofstream(path) << "first line\n\nsecond line\n";
   auto src = TextSource::Create("file:" + path, 3);
   ASSERT_TRUE(src.ok());

@@ -2,6 +2,8 @@
 // (tests/python/test_tokenizer_parity.py) compares with Hugging Face at scale.
 #include "server/tokenizer/wordpiece_tokenizer.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <string>
 #include <thread>
@@ -25,7 +27,8 @@ constexpr char kVocab[] =
     ".\na\n##a\n";                               // 21-23
 
 std::string WriteVocab(const std::string& name, const std::string& contents) {
-  const std::string path = testing::TempDir() + "/" + name;
+  // ctest runs each test in its own process, in parallel: one file per process.
+  const std::string path = testing::TempDir() + "/" + std::to_string(getpid()) + "_" + name;
   std::ofstream(path, std::ios::binary) << contents;
   return path;
 }
