@@ -4,44 +4,140 @@
 //   intra:   S = c (Q K^T) o Mloc,  Mloc = exp(P_a - P_b) below, exp(Pi_b - Pi_a) above
 //   carries: UF = sum_b exp(P_n - P_b) k_b [v_b|1]^T,  UB = sum_b exp(Pi_b) k_b [v_b|1]^T
 //            TF_{c+1} = exp(P_n) TF_c + UF_c (left to right), TB likewise right to left
-//   reads:   c exp(P_a) q_a^T TF + c exp(P_n - Pi_a) q_a^T TB
-// Every exponent is a partial sum of non-positive g local to one chunk, so
-// nothing overflows at any L. All chunks' GEMMs run batched; only the carry
-// scan is sequential (a d x d axpy per chunk).
+//   reads:   [c e^{P_a} q_a | c e^{P_n - Pi_a} q_a] [TF ; TB]
+// Every exponent is a partial sum of non-positive g local to one chunk (taken
+// in double, cast to float once formed), so nothing overflows at any L.
+//
+// One task per row (b, h): four batched GEMMs over the row's chunks (scores,
+// intra output, carry contributions, reads), the mask and decay weights in
+// fused vectorized loops, and a short sequential scan over chunk carries.
+// Working memory is per task, O(L (C + d)), so it stays linear in L.
 #include <algorithm>
-#include <cmath>
+#include <cstring>
+#include <vector>
 
 #include <ATen/Parallel.h>
 
+#include "cpu/fast_exp.h"
 #include "cpu/forms.h"
 
 namespace lion::kernels::internal {
 namespace {
 
-// T[r, c] = carry into chunk c. forward: from chunk c-1; backward: from c+1.
-// U [R, N, dk, W] local contributions, decay [R, N] = exp(P_n) per chunk.
-void ScanCarries(const at::Tensor& U, const at::Tensor& decay, bool forward, at::Tensor& T) {
-  const int64_t R = U.size(0), N = U.size(1), block = U.size(2) * U.size(3);
-  const float* u = U.data_ptr<float>();
-  const float* dec = decay.data_ptr<float>();
-  float* t = T.data_ptr<float>();
-  at::parallel_for(0, R, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      for (int64_t step = 0; step < N; ++step) {
-        const int64_t c = forward ? step : N - 1 - step;
-        float* out = t + (r * N + c) * block;
-        if (step == 0) {
-          std::fill(out, out + block, 0.0f);
-          continue;
-        }
-        const int64_t prev = forward ? c - 1 : c + 1;  // the chunk the carry comes through
-        const float a = dec[r * N + prev];
-        const float* tin = t + (r * N + prev) * block;
-        const float* uin = u + (r * N + prev) * block;
-        for (int64_t e = 0; e < block; ++e) out[e] = a * tin[e] + uin[e];
+struct RowBuffers {
+  at::Tensor q, k, v;   // [N, C, dk], [N, C, dk], [N, C, W]: the row, zero-padded to N*C
+  at::Tensor scores;    // [N, C, C]
+  at::Tensor weighted;  // [N, C, 2 dk]: decay-weighted keys, then queries
+  at::Tensor carry;     // [N, 2 dk, W]: local contributions, then carries in
+  at::Tensor out;       // [N, C, W]
+  std::vector<double> P;  // [N, C + 1] local exclusive prefix sums (P_0 = 0 .. P_n)
+  std::vector<float> tmp;
+};
+
+// Multiplies each chunk's scores by c * Mloc (or c alone for LIT).
+void MaskScores(RowBuffers& rb, int64_t N, int64_t C, float c, bool lit) {
+  float* s = rb.scores.data_ptr<float>();
+  for (int64_t n = 0; n < N; ++n) {
+    const double* P = rb.P.data() + n * (C + 1);
+    for (int64_t a = 0; a < C; ++a) {
+      float* row = s + (n * C + a) * C;
+      if (lit) {
+        for (int64_t b = 0; b < C; ++b) row[b] *= c;
+        continue;
       }
+      float* t = rb.tmp.data();
+      for (int64_t b = 0; b < a; ++b) t[b] = static_cast<float>(P[a] - P[b]);
+      t[a] = 0.0f;
+      for (int64_t b = a + 1; b < C; ++b) t[b] = static_cast<float>(P[b + 1] - P[a + 1]);
+      ExpNonPositive(t, t, C);
+      for (int64_t b = 0; b < C; ++b) row[b] *= c * t[b];
     }
-  });
+  }
+}
+
+// weighted[n, a] = [w1(a) x_a | w2(a) x_a] for the two directions' weights.
+template <typename W1, typename W2>
+void WeightRows(const float* x, int64_t N, int64_t C, int64_t d, float* weighted, W1 w1, W2 w2) {
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t a = 0; a < C; ++a) {
+      const float* xa = x + (n * C + a) * d;
+      float* out = weighted + (n * C + a) * 2 * d;
+      const float f = w1(n, a), g = w2(n, a);
+      for (int64_t e = 0; e < d; ++e) out[e] = f * xa[e];
+      for (int64_t e = 0; e < d; ++e) out[d + e] = g * xa[e];
+    }
+  }
+}
+
+// In place: carry[n] holds [UF_n; UB_n] and becomes [TF_n; TB_n], the carries
+// into chunk n (TF from the left, TB from the right).
+void ScanCarries(float* carry, const std::vector<double>& P, int64_t N, int64_t C, int64_t d,
+                 int64_t W) {
+  const int64_t half = d * W;
+  std::vector<float> run(half), next(half);
+  for (int dir = 0; dir < 2; ++dir) {
+    std::fill(run.begin(), run.end(), 0.0f);
+    for (int64_t step = 0; step < N; ++step) {
+      const int64_t n = dir == 0 ? step : N - 1 - step;
+      float* block = carry + n * 2 * half + dir * half;
+      const float decay = ExpNonPositive(static_cast<float>(P[n * (C + 1) + C]));
+      // next = decay * run + U_n (carry out of chunk n); block = run (carry in).
+      for (int64_t e = 0; e < half; ++e) next[e] = decay * run[e] + block[e];
+      std::memcpy(block, run.data(), half * sizeof(float));
+      run.swap(next);
+    }
+  }
+}
+
+void ChunkRow(const float* q, const float* k, const float* v, const float* g, int64_t L,
+              int64_t dk, int64_t dv, bool normalize, const AttentionOptions& o, bool lit,
+              RowBuffers& rb, float* num, float* den) {
+  const int64_t C = std::max<int64_t>(1, std::min(o.chunk_size, L));
+  const int64_t N = (L + C - 1) / C, W = normalize ? dv + 1 : dv;
+  const float c = o.scale;
+  // Padded copies of the row ([V | 1] when normalising).
+  rb.q.zero_();
+  rb.k.zero_();
+  rb.v.zero_();
+  std::memcpy(rb.q.data_ptr<float>(), q, L * dk * sizeof(float));
+  std::memcpy(rb.k.data_ptr<float>(), k, L * dk * sizeof(float));
+  float* vp = rb.v.data_ptr<float>();
+  for (int64_t t = 0; t < L; ++t) {
+    std::memcpy(vp + t * W, v + t * dv, dv * sizeof(float));
+    if (normalize) vp[t * W + dv] = 1.0f;
+  }
+  for (int64_t n = 0; n < N; ++n) {
+    double* P = rb.P.data() + n * (C + 1);
+    P[0] = 0.0;
+    for (int64_t a = 0; a < C; ++a) {
+      const int64_t t = n * C + a;
+      P[a + 1] = P[a] + (t < L ? static_cast<double>(g[t]) : 0.0);
+    }
+  }
+  at::bmm_out(rb.scores, rb.q, rb.k.transpose(1, 2));
+  MaskScores(rb, N, C, c, lit);
+  at::bmm_out(rb.out, rb.scores, rb.v);
+  if (N > 1) {
+    const std::vector<double>& P = rb.P;
+    auto ef = [](double x) { return ExpNonPositive(static_cast<float>(x)); };
+    float* kw = rb.weighted.data_ptr<float>();
+    WeightRows(rb.k.data_ptr<float>(), N, C, dk, kw,
+               [&](int64_t n, int64_t a) { return ef(P[n * (C + 1) + C] - P[n * (C + 1) + a]); },
+               [&](int64_t n, int64_t a) { return ef(P[n * (C + 1) + a + 1]); });
+    at::bmm_out(rb.carry, rb.weighted.transpose(1, 2), rb.v);
+    ScanCarries(rb.carry.data_ptr<float>(), P, N, C, dk, W);
+    WeightRows(rb.q.data_ptr<float>(), N, C, dk, kw,
+               [&](int64_t n, int64_t a) { return c * ef(P[n * (C + 1) + a]); },
+               [&](int64_t n, int64_t a) {
+                 return c * ef(P[n * (C + 1) + C] - P[n * (C + 1) + a + 1]);
+               });
+    rb.out.baddbmm_(rb.weighted, rb.carry);
+  }
+  const float* out = rb.out.data_ptr<float>();
+  for (int64_t t = 0; t < L; ++t) {
+    std::memcpy(num + t * dv, out + t * W, dv * sizeof(float));
+    if (normalize) den[t] = out[t * W + dv];
+  }
 }
 
 }  // namespace
@@ -49,67 +145,32 @@ void ScanCarries(const at::Tensor& U, const at::Tensor& decay, bool forward, at:
 NumDen ChunkFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                     const at::Tensor& g, const AttentionOptions& options) {
   const int64_t R = q.size(0), L = q.size(1), dk = q.size(2), dv = v.size(2);
-  const int64_t C = std::max<int64_t>(1, std::min(options.chunk_size, L));
-  const int64_t N = (L + C - 1) / C, Lp = N * C;
-  const float c = options.scale;
-  auto pad = [&](const at::Tensor& x) {
-    if (Lp == L) return x;
-    std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
-    shape[1] = Lp - L;
-    return at::cat({x, at::zeros(shape, x.options())}, 1);
-  };
-  at::Tensor vext = options.normalize ? at::cat({v, at::ones({R, L, 1}, v.options())}, 2) : v;
-  const int64_t W = vext.size(2);
-  const at::Tensor qc = pad(q).view({R * N, C, dk});
-  const at::Tensor kc = pad(k).view({R * N, C, dk});
-  const at::Tensor vc = pad(vext).view({R * N, C, W});
-  const at::Tensor gc = pad(g).view({R, N, C});
-
-  const bool lit = AllZero(g);
-  // Prefix sums and their differences in double: with C in the hundreds a
-  // float prefix loses the small differences that the mask needs (spec 6).
-  // Every exponent is cast to float only once it is formed (and <= 0).
-  const at::Tensor gd = gc.to(at::kDouble);
-  const at::Tensor Pi = at::cumsum(gd, 2);    // inclusive local prefix
-  const at::Tensor P = Pi - gd;               // exclusive local prefix
-  const at::Tensor Pn = Pi.select(2, C - 1);  // chunk totals [R, N]
-  auto exp_f = [](const at::Tensor& x) { return x.to(at::kFloat).exp_(); };
-
-  // Intra-chunk block.
-  at::Tensor scores = at::bmm(qc, kc.transpose(1, 2)).view({R, N, C, C});
-  if (lit) {
-    scores.mul_(c);
-  } else {
-    at::Tensor lower = P.unsqueeze(3) - P.unsqueeze(2);    // P_a - P_b
-    at::Tensor upper = Pi.unsqueeze(2) - Pi.unsqueeze(3);  // Pi_b - Pi_a
-    at::Tensor logm = at::tril(lower, -1) + at::triu(upper, 1);
-    scores.mul_(exp_f(logm).mul_(c));
-  }
-  at::Tensor out = at::bmm(scores.view({R * N, C, C}), vc);  // [R*N, C, W]
-
-  if (N > 1) {
-    // Local carry contributions of both directions from one GEMM.
-    at::Tensor wF = exp_f(Pn.unsqueeze(2) - P).view({R * N, C, 1});
-    at::Tensor wB = exp_f(Pi).view({R * N, C, 1});
-    at::Tensor k2 = at::cat({kc * wF, kc * wB}, 2);                    // [R*N, C, 2dk]
-    at::Tensor U = at::bmm(k2.transpose(1, 2), vc).view({R, N, 2, dk, W});
-    at::Tensor decay = exp_f(Pn).contiguous();
-    at::Tensor UF = U.select(2, 0).contiguous(), UB = U.select(2, 1).contiguous();
-    at::Tensor TF = at::empty_like(UF), TB = at::empty_like(UB);
-    ScanCarries(UF, decay, /*forward=*/true, TF);
-    ScanCarries(UB, decay, /*forward=*/false, TB);
-    // Reads of both directions from one GEMM: [c e^{P_a} q | c e^{P_n - Pi_a} q] [TF ; TB].
-    at::Tensor rF = exp_f(P).mul_(c).view({R * N, C, 1});
-    at::Tensor rB = exp_f(Pn.unsqueeze(2) - Pi).mul_(c).view({R * N, C, 1});
-    at::Tensor q2 = at::cat({qc * rF, qc * rB}, 2);                        // [R*N, C, 2dk]
-    at::Tensor t2 = at::cat({TF, TB}, 2).view({R * N, 2 * dk, W});        // [R*N, 2dk, W]
-    out.baddbmm_(q2, t2);
-  }
-  at::Tensor full = out.view({R, Lp, W}).narrow(1, 0, L);
-  NumDen result;
-  result.num = options.normalize ? full.narrow(2, 0, dv) : full;
-  if (options.normalize) result.den = full.select(2, dv);
-  return result;
+  const bool normalize = options.normalize, lit = AllZero(g);
+  const int64_t C = std::max<int64_t>(1, std::min(options.chunk_size, std::max<int64_t>(L, 1)));
+  const int64_t N = (L + C - 1) / C, W = normalize ? dv + 1 : dv;
+  at::Tensor num = at::empty({R, L, dv}, v.options());
+  at::Tensor den = normalize ? at::empty({R, L}, v.options()) : at::Tensor();
+  if (L == 0) return NumDen{num, den};
+  at::parallel_for(0, R, 1, [&](int64_t begin, int64_t end) {
+    RowBuffers rb;
+    const at::TensorOptions f32 = q.options();
+    rb.q = at::empty({N, C, dk}, f32);
+    rb.k = at::empty({N, C, dk}, f32);
+    rb.v = at::empty({N, C, W}, f32);
+    rb.scores = at::empty({N, C, C}, f32);
+    rb.weighted = at::empty({N, C, 2 * dk}, f32);
+    rb.carry = at::empty({N, 2 * dk, W}, f32);
+    rb.out = at::empty({N, C, W}, f32);
+    rb.P.resize(N * (C + 1));
+    rb.tmp.resize(C);
+    for (int64_t r = begin; r < end; ++r) {
+      ChunkRow(q.data_ptr<float>() + r * L * dk, k.data_ptr<float>() + r * L * dk,
+               v.data_ptr<float>() + r * L * dv, g.data_ptr<float>() + r * L, L, dk, dv,
+               normalize, options, lit, rb, num.data_ptr<float>() + r * L * dv,
+               normalize ? den.data_ptr<float>() + r * L : nullptr);
+    }
+  });
+  return NumDen{num, den};
 }
 
 }  // namespace lion::kernels::internal

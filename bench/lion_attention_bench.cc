@@ -1,0 +1,147 @@
+// Google Benchmark of the LION attention core on the CPU: every form and
+// variant at d = 64, H = 6, B in {1, 8}, L in {128 .. 32768}, with the FLOP
+// counts of lion-spec section 5 and the peak extra resident memory of each
+// call; plus the machine's sgemm rate through the same BLAS (LibTorch's), so
+// the ratios in BENCHMARKS.md come from one run.
+//   build/bench/lion_attention_bench --benchmark_format=json > out.json
+//   scripts/bench_report out.json
+// Environment: LION_BENCH_THREADS (intra-op threads), LION_BENCH_CHUNK (C),
+// LION_BENCH_MLM (unnormalised, as the MLM models run).
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include "lion/kernels/lion_attention.h"
+
+namespace lion::kernels {
+namespace {
+
+constexpr int64_t kHeads = 6, kHeadDim = 64, kChunk = 64;
+
+// Peak resident memory since the last reset (VmHWM), in bytes.
+int64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmHWM:") {
+      int64_t kb = 0;
+      status >> kb;
+      return kb * 1024;
+    }
+  }
+  return 0;
+}
+int64_t CurrentRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmRSS:") {
+      int64_t kb = 0;
+      status >> kb;
+      return kb * 1024;
+    }
+  }
+  return 0;
+}
+void ResetPeakRss() {
+  malloc_trim(0);
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+enum Variant { kLit = 0, kDecay = 1, kS = 2 };
+
+void BM_LionAttention(benchmark::State& state) {
+  const Form form = static_cast<Form>(state.range(0));
+  const auto variant = static_cast<Variant>(state.range(1));
+  const int64_t B = state.range(2), L = state.range(3);
+  at::manual_seed(0);
+  const at::Tensor q = (at::silu(at::randn({B, kHeads, L, kHeadDim})) + 0.5).contiguous();
+  const at::Tensor k = (at::silu(at::randn({B, kHeads, L, kHeadDim})) + 0.5).contiguous();
+  const at::Tensor v = at::randn({B, kHeads, L, kHeadDim});
+  at::Tensor g;
+  if (variant == kLit) g = at::zeros({B, kHeads, L});
+  if (variant == kDecay) g = at::full({B, kHeads, L}, std::log(0.95f));
+  if (variant == kS) g = -at::softplus(at::randn({B, kHeads, L}) - 2.0);
+  AttentionOptions o;
+  o.form = form;
+  o.chunk_size = std::getenv("LION_BENCH_CHUNK") ? std::atoi(std::getenv("LION_BENCH_CHUNK")) : kChunk;
+  o.normalize = std::getenv("LION_BENCH_MLM") == nullptr;
+  o.scale = 0.125f;
+  // Peak extra memory from one untimed call (resetting VmHWM is not free).
+  // During it every large block comes from mmap and goes back on free, so
+  // VmHWM sees this call's own peak; the timed calls then use malloc's
+  // ordinary reuse, as the server does.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  ResetPeakRss();
+  const int64_t before = CurrentRssBytes();
+  {
+    absl::StatusOr<at::Tensor> y = LionAttention(q, k, v, g, at::Tensor(), o);
+    if (!y.ok()) {
+      state.SkipWithError(y.status().ToString().c_str());
+      return;
+    }
+  }
+  const int64_t peak_extra = PeakRssBytes() - before;
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  for (auto _ : state) {
+    absl::StatusOr<at::Tensor> y = LionAttention(q, k, v, g, at::Tensor(), o);
+    benchmark::DoNotOptimize(y->data_ptr<float>());
+  }
+  const double flops = AttentionFlops(form, L, kHeadDim, o.chunk_size) * B * kHeads;
+  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["peak_extra_MB"] = static_cast<double>(peak_extra) / (1 << 20);
+  state.SetLabel(std::string(FormName(form)) + "/" + (variant == kLit ? "lit" : variant == kDecay ? "d" : "s"));
+}
+
+void FormArgs(benchmark::internal::Benchmark* b) {
+  for (int form : {1, 2, 3}) {
+    for (int variant : {kLit, kDecay, kS}) {
+      for (int64_t batch : {1, 8}) {
+        for (int64_t L : {128, 512, 2048, 8192, 32768}) {
+          // The full form is O(L^2) in time: stop where one call takes minutes.
+          if (form == 1 && L > (batch == 1 ? 8192 : 2048)) continue;
+          b->Args({form, variant, batch, L});
+        }
+      }
+    }
+  }
+}
+BENCHMARK(BM_LionAttention)->Apply(FormArgs)->ArgNames({"form", "variant", "B", "L"})
+    ->Unit(benchmark::kMillisecond)->MinTime(0.3)->UseRealTime();
+
+// The machine's sgemm through LibTorch's BLAS: the yardstick for the ratios.
+void BM_Sgemm(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const at::Tensor a = at::randn({n, n}), b = at::randn({n, n});
+  at::Tensor c = at::empty({n, n});
+  for (auto _ : state) {
+    at::mm_out(c, a, b);
+    benchmark::DoNotOptimize(c.data_ptr<float>());
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * n * n * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Sgemm)->Arg(1024)->Arg(2048)->Arg(4096)->Unit(benchmark::kMillisecond)->MinTime(0.5)->UseRealTime();
+
+}  // namespace
+}  // namespace lion::kernels
+
+int main(int argc, char** argv) {
+  // LION_BENCH_THREADS pins the intra-op threads (default: every core).
+  const char* env_threads = std::getenv("LION_BENCH_THREADS");
+  const int threads = env_threads ? std::atoi(env_threads)
+                                  : static_cast<int>(std::thread::hardware_concurrency());
+  at::set_num_threads(threads);
+  benchmark::AddCustomContext("torch_threads", std::to_string(at::get_num_threads()));
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
