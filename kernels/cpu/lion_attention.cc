@@ -3,7 +3,10 @@
 // caught here and returned as INTERNAL (they must never unwind into callers).
 #include "lion/kernels/lion_attention.h"
 
+#include <algorithm>
 #include <string>
+
+#include <ATen/Parallel.h>
 
 #include "absl/strings/str_cat.h"
 #include "cpu/forms.h"
@@ -184,17 +187,23 @@ absl::StatusOr<at::Tensor> LionAttentionMultiOrder(const at::Tensor& q, const at
 int64_t AttentionWorkspaceBytes(Form form, int64_t batch, int64_t heads, int64_t length, int64_t d,
                                 int64_t chunk_size) {
   const int64_t R = batch * heads, W = d + 1, f = sizeof(float);
+  // Tasks that hold their buffers at once: one per intra-op thread.
+  const int64_t live = std::max<int64_t>(1, std::min<int64_t>(R, at::get_num_threads()));
+  // Every form returns num and den for all rows.
+  const int64_t outputs = R * length * W * f;
   switch (form) {
-    case Form::kFull:  // per thread a 64 x L score block, plus [V|1] and the output
-      return (64 * length * 2 + 2 * R * length * W) * f;
+    case Form::kFull:  // per task a 64 x L score block and a row of mask values
+      return outputs + R * length * W * f + live * (64 + 1) * length * f + R * (length + 1) * 8;
     case Form::kChunk: {
       const int64_t C = std::max<int64_t>(1, std::min(chunk_size, length));
-      const int64_t Lp = (length + C - 1) / C * C;
-      // scores + mask (2 R Lp C), carries and local terms (4 R Lp/C 2 d W), q2/k2 (4 R Lp d), out.
-      return (2 * R * Lp * C + 4 * R * (Lp / C) * 2 * d * W + 4 * R * Lp * d + 2 * R * Lp * W) * f;
+      const int64_t Lp = (length + C - 1) / C * C, N = Lp / C;
+      // Per task: padded q, k, [V|1], scores, weighted rows, carries, output, prefix sums.
+      const int64_t per_task = (Lp * (2 * d + W) + Lp * C + Lp * 2 * d + N * 2 * d * W + Lp * W) * f +
+                               (N * (C + 1)) * 8;
+      return outputs + live * per_task;
     }
-    case Form::kRnn:  // two directions' partial outputs
-      return (2 * R * length * W + 2 * R * length * W) * f;
+    case Form::kRnn:  // both directions' partial outputs, then their sum
+      return outputs + 2 * R * length * W * f;
   }
   return 0;
 }
