@@ -117,7 +117,7 @@ at::Tensor LionBert::Attention(const Layer& l, const at::Tensor& x, const at::Te
 absl::StatusOr<Encoded> LionBert::Encode(const BatchInput& in, const ForwardOptions& options) const {
   RETURN_IF_ERROR(CheckInput(in));
   try {
-    const int64_t B = in.input_ids.size(0), L = in.input_ids.size(1);
+    const int64_t L = in.input_ids.size(1);
     const at::Tensor types =
         in.token_type_ids.defined() ? in.token_type_ids : at::zeros_like(in.input_ids);
     at::Tensor h = at::embedding(word_embeddings_, in.input_ids) +
@@ -126,12 +126,11 @@ absl::StatusOr<Encoded> LionBert::Encode(const BatchInput& in, const ForwardOpti
     h = embeddings_norm_(h);
     for (const Layer& l : layers_) {
       const at::Tensor a = l.attention_norm(Attention(l, h, in.lengths, options) + h);
-      h = l.ffn_norm(l.fc2(at::gelu(l.fc1(a))) + a);
+      h = TokenSlices(a, [&l](const at::Tensor& t) { return l.ffn_norm(l.fc2(at::gelu(l.fc1(t))) + t); });
     }
     const at::Tensor valid =
         at::arange(L, in.lengths.options()).unsqueeze(0).lt(in.lengths.unsqueeze(1));
     h = h * valid.unsqueeze(2).to(h.scalar_type());
-    (void)B;
     return Encoded{h, in.lengths};
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("lion_bert forward failed: ", e.what()));

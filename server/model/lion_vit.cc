@@ -140,7 +140,7 @@ absl::StatusOr<Encoded> LionVit::Encode(const BatchInput& in, const ForwardOptio
     if (pos_embed_.defined()) x = x + pos_embed_.unsqueeze(0);
     for (const Block& b : blocks_) {
       x = x + Attention(b, b.norm1(x), rows, cols, options);
-      x = x + b.fc2(at::gelu(b.fc1(b.norm2(x))));
+      x = TokenSlices(x, [&b](const at::Tensor& t) { return t + b.fc2(at::gelu(b.fc1(b.norm2(t)))); });
     }
     const at::Tensor lengths = at::full({B}, x.size(1), at::kLong);
     return Encoded{norm_(x), lengths};

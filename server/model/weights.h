@@ -47,6 +47,14 @@ struct LayerNorm {
   at::Tensor operator()(const at::Tensor& x) const;
 };
 
+// Applies a token-wise function (FFN, LayerNorm...) to x [B, L, D] in slices
+// of at most `max_tokens` tokens, so that wide intermediates (the 4D FFN
+// activation) never exist for a whole long input at once.
+template <typename Fn>
+at::Tensor TokenSlices(const at::Tensor& x, Fn fn, int64_t max_tokens = 16384);
+
 }  // namespace lion::model
+
+#include "server/model/weights_inl.h"
 
 #endif  // LION_SERVER_MODEL_WEIGHTS_H_

@@ -8,7 +8,7 @@
 // Inputs (F32): lion_bert: input_ids [B, L] and lengths [B] (ids stored as
 // floats, exact below 2^24), optional token_type_ids; lion_vit: pixel_values
 // [B, C, H, W]. Outputs: hidden_states, pooled (config pooling), logits (when
-// the model classifies), mlm_logits [B, L, V] (MLM models).
+// the model classifies), mlm_logits [B, L, V] (MLM models, when B*L*V <= 2^28).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -85,8 +85,9 @@ absl::Status Run(int argc, char** argv) {
   if (c.task == "classification") {
     ASSIGN_OR_RETURN(out["logits"], model->ClassLogits(enc));
   }
-  if (c.is_bert() && c.has_mlm_head) {
-    const int64_t B = enc.hidden.size(0), L = enc.hidden.size(1);
+  const int64_t B = enc.hidden.size(0), L = enc.hidden.size(1);
+  // Every position's vocabulary logits, unless that would not fit (long inputs).
+  if (c.is_bert() && c.has_mlm_head && B * L * c.vocab_size <= (int64_t{1} << 28)) {
     ASSIGN_OR_RETURN(at::Tensor logits, model->MlmLogits(enc.hidden.reshape({B * L, -1})));
     const at::Tensor valid = at::arange(L).unsqueeze(0).lt(enc.lengths.unsqueeze(1)).unsqueeze(2);
     out["mlm_logits"] = logits.view({B, L, -1}) * valid.to(at::kFloat);
