@@ -203,7 +203,8 @@ class LionBert(nn.Module):
         if hasattr(self, "classifier"):
             out["logits"] = self.classifier(out.get("pooler_output", out["pooled"]))
         if hasattr(self, "mlm") and mlm_logits:
-            out["mlm_logits"] = self.mlm(h, self.embeddings.word_embeddings.weight) * valid[..., None]
+            logits = self.mlm(h, self.embeddings.word_embeddings.weight)
+            out["mlm_logits"] = logits * valid[..., None]
         return out
 
 
@@ -362,6 +363,7 @@ def save_model_dir(model, config, path, vocab=None, dtype=torch.float32):
     os.makedirs(path, exist_ok=True)
     tensors = {k: v.detach().to(dtype).contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(tensors, os.path.join(path, WEIGHTS_FILE), metadata={"format": "pt"})
+    os.chmod(os.path.join(path, WEIGHTS_FILE), 0o644)          # safetensors writes 0600
     with open(os.path.join(path, CONFIG_FILE), "w", encoding="utf-8") as f:
         json.dump(config, f, indent=2)
         f.write("\n")
