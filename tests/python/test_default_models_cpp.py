@@ -3,16 +3,14 @@
 
 import os
 import re
-import subprocess
 
 import numpy as np
 import pytest
-from safetensors.numpy import load_file, save_file
 
 from conftest import REPO_ROOT
 from lionserve import training_data as T
 from lionserve.models import read_vocab
-from test_model_parity import RUNNER
+from test_model_parity import RUNNER, run_cpp
 
 MODELS = REPO_ROOT / "models"
 pytestmark = pytest.mark.skipif(not RUNNER.exists(), reason=f"{RUNNER} is not built")
@@ -22,22 +20,13 @@ def recorded(description, label):
     return float(re.search(label + r" ([0-9.]+)", description).group(1).rstrip("."))
 
 
-def run(model_dir, inputs, tmp_path, form, chunk=64):
-    src, dst = tmp_path / "in.safetensors", tmp_path / "out.safetensors"
-    save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in inputs.items()}, str(src))
-    proc = subprocess.run([str(RUNNER), str(model_dir), str(src), str(dst), form, str(chunk)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return load_file(str(dst))
-
-
 @pytest.mark.parametrize("form,chunk", [("full", 64), ("chunk", 8), ("rnn", 64)])
 def test_lion_digits_accuracy_through_cpp(tmp_path, form, chunk):
     import json
     cfg = json.load(open(MODELS / "lion-digits" / "config.json"))
     _, _, x_te, y_te = T.digits_split()
     x = T.normalize_images(x_te, cfg["image_mean"], cfg["image_std"])
-    logits = run(MODELS / "lion-digits", {"pixel_values": np.asarray(x)}, tmp_path, form, chunk)["logits"]
+    logits = run_cpp(MODELS / "lion-digits", {"pixel_values": np.asarray(x)}, form, chunk, tmp_path)["logits"]
     acc = float((logits.argmax(-1) == np.asarray(y_te)).mean())
     assert acc >= 0.95
     # One held-out image of 360 may flip on a float32 near-tie; no more.
@@ -55,7 +44,7 @@ def test_lion_mlm_mini_masked_accuracy_through_cpp(tmp_path, form):
     batches = T.mlm_eval_batches(T.encode(tok, held_texts), len(vocab), vocab.index("[MASK]"))
     correct = total = 0
     for ids, att, labels in batches:
-        out = run(MODELS / "lion-mlm-mini", {"input_ids": ids, "lengths": att.sum(1)}, tmp_path, form, 16)
+        out = run_cpp(MODELS / "lion-mlm-mini", {"input_ids": ids, "lengths": att.sum(1)}, form, 16, tmp_path)
         pred = out["mlm_logits"][..., :len(vocab)].argmax(-1)
         sel = labels >= 0
         correct += int((pred[sel] == labels[sel]).sum())
