@@ -20,6 +20,7 @@
 
 #include "cpu/fast_exp.h"
 #include "cpu/forms.h"
+#include "cpu/mask.h"
 
 namespace lion::kernels::internal {
 namespace {
@@ -31,26 +32,20 @@ struct RowBuffers {
   at::Tensor carry;     // [N, 2 dk, W]: local contributions, then carries in
   at::Tensor out;       // [N, C, W]
   std::vector<double> P;  // [N, C + 1] local exclusive prefix sums (P_0 = 0 .. P_n)
-  std::vector<float> tmp;
+  MaskScratch mask{0, 0};
 };
 
-// Multiplies each chunk's scores by c * Mloc (or c alone for LIT).
+// Multiplies each chunk's scores by c * Mloc (or c alone for LIT): the chunk
+// is a C x C score matrix whose prefix sums are the chunk-local P, masked in
+// row blocks of kMaskBlock so that off-diagonal sub-blocks use rank-one factors.
+constexpr int64_t kMaskBlock = 16;
+
 void MaskScores(RowBuffers& rb, int64_t N, int64_t C, float c, bool lit) {
   float* s = rb.scores.data_ptr<float>();
   for (int64_t n = 0; n < N; ++n) {
-    const double* P = rb.P.data() + n * (C + 1);
-    for (int64_t a = 0; a < C; ++a) {
-      float* row = s + (n * C + a) * C;
-      if (lit) {
-        for (int64_t b = 0; b < C; ++b) row[b] *= c;
-        continue;
-      }
-      float* t = rb.tmp.data();
-      for (int64_t b = 0; b < a; ++b) t[b] = static_cast<float>(P[a] - P[b]);
-      t[a] = 0.0f;
-      for (int64_t b = a + 1; b < C; ++b) t[b] = static_cast<float>(P[b + 1] - P[a + 1]);
-      ExpNonPositive(t, t, C);
-      for (int64_t b = 0; b < C; ++b) row[b] *= c * t[b];
+    for (int64_t i0 = 0; i0 < C; i0 += kMaskBlock) {
+      ApplyMaskRows(s + (n * C + i0) * C, i0, std::min(C, i0 + kMaskBlock), C,
+                    rb.P.data() + n * (C + 1), c, lit, rb.mask);
     }
   }
 }
@@ -162,7 +157,7 @@ NumDen ChunkFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& 
     rb.carry = at::empty({N, 2 * dk, W}, f32);
     rb.out = at::empty({N, C, W}, f32);
     rb.P.resize(N * (C + 1));
-    rb.tmp.resize(C);
+    rb.mask = MaskScratch(C, kMaskBlock);
     for (int64_t r = begin; r < end; ++r) {
       ChunkRow(q.data_ptr<float>() + r * L * dk, k.data_ptr<float>() + r * L * dk,
                v.data_ptr<float>() + r * L * dv, g.data_ptr<float>() + r * L, L, dk, dv,

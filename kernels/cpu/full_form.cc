@@ -8,50 +8,13 @@
 
 #include <ATen/Parallel.h>
 
-#include "cpu/fast_exp.h"
 #include "cpu/forms.h"
+#include "cpu/mask.h"
 
 namespace lion::kernels::internal {
 namespace {
 
 constexpr int64_t kQueryBlock = 64;
-
-struct MaskScratch {
-  std::vector<float> col;   // [L] column factors
-  std::vector<float> diag;  // [kQueryBlock] one row of the diagonal block
-};
-
-// Multiplies the scores of query rows [i0, i1) by c * M[i, :].
-// G is the exclusive prefix sum of g (length L + 1). Outside the diagonal
-// block the mask of a query block is rank one, with both factors <= 1:
-//   j < i0:  M[i,j] = exp(G_i - G_i0) * exp(G_i0 - G_j)
-//   j >= i1: M[i,j] = exp(G_{j+1} - G_i1) * exp(G_i1 - G_{i+1})
-// so only the 64 x 64 diagonal block needs an exp per element.
-void ApplyMaskBlock(float* scores, int64_t i0, int64_t i1, int64_t L, const double* G, float c,
-                    bool lit, MaskScratch& m) {
-  if (lit) {
-    for (int64_t e = 0; e < (i1 - i0) * L; ++e) scores[e] *= c;
-    return;
-  }
-  float* col = m.col.data();
-  for (int64_t j = 0; j < i0; ++j) col[j] = static_cast<float>(G[i0] - G[j]);
-  for (int64_t j = i1; j < L; ++j) col[j] = static_cast<float>(G[j + 1] - G[i1]);
-  ExpNonPositive(col, col, i0);
-  ExpNonPositive(col + i1, col + i1, L - i1);
-  for (int64_t i = i0; i < i1; ++i) {
-    float* s = scores + (i - i0) * L;
-    const float below = c * ExpNonPositive(static_cast<float>(G[i] - G[i0]));
-    const float above = c * ExpNonPositive(static_cast<float>(G[i1] - G[i + 1]));
-    for (int64_t j = 0; j < i0; ++j) s[j] *= below * col[j];
-    for (int64_t j = i1; j < L; ++j) s[j] *= above * col[j];
-    float* t = m.diag.data();
-    for (int64_t j = i0; j < i; ++j) t[j - i0] = static_cast<float>(G[i] - G[j]);
-    t[i - i0] = 0.0f;
-    for (int64_t j = i + 1; j < i1; ++j) t[j - i0] = static_cast<float>(G[j + 1] - G[i + 1]);
-    ExpNonPositive(t, t, i1 - i0);
-    for (int64_t j = i0; j < i1; ++j) s[j] *= c * t[j - i0];
-  }
-}
 
 }  // namespace
 
@@ -71,7 +34,7 @@ NumDen FullFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v
 
   const int64_t blocks_per_row = (L + kQueryBlock - 1) / kQueryBlock;
   at::parallel_for(0, R * blocks_per_row, 1, [&](int64_t begin, int64_t end) {
-    MaskScratch scratch{std::vector<float>(L), std::vector<float>(kQueryBlock)};
+    MaskScratch scratch(L, kQueryBlock);
     at::Tensor scores = at::empty({kQueryBlock, L}, q.options());
     for (int64_t task = begin; task < end; ++task) {
       const int64_t r = task / blocks_per_row;
@@ -79,7 +42,7 @@ NumDen FullFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v
       const int64_t i1 = std::min(L, i0 + kQueryBlock);
       at::Tensor s = scores.narrow(0, 0, i1 - i0);
       at::mm_out(s, q[r].narrow(0, i0, i1 - i0), k[r].t());
-      ApplyMaskBlock(s.data_ptr<float>(), i0, i1, L, G[r].data_ptr<double>(), options.scale, lit,
+      ApplyMaskRows(s.data_ptr<float>(), i0, i1, L, G[r].data_ptr<double>(), options.scale, lit,
                      scratch);
       at::Tensor o = out[r].narrow(0, i0, i1 - i0);
       at::mm_out(o, s, vext[r]);
