@@ -1,6 +1,7 @@
 #include "server/runtime/torch_model.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
 #include <filesystem>
@@ -180,6 +181,7 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTorchModel(const std::string& model_d
     return absl::UnimplementedError(absl::StrCat(
         "device ", options.device, ": the model code runs on the CPU in this build"));
   }
+  if (options.threads > 0) at::set_num_threads(options.threads);
   ASSIGN_OR_RETURN(std::unique_ptr<model::LionModel> m, model::LionModel::Load(model_dir));
   std::string name = options.name;
   if (name.empty()) name = std::filesystem::path(model_dir).lexically_normal().filename().string();

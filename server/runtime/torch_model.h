@@ -15,6 +15,9 @@ namespace lion::runtime {
 struct TorchModelOptions {
   std::string name;            // served name; empty = the directory's base name
   std::string device = "cpu";  // only "cpu" runs in this build's model code
+  // LibTorch intra-op threads (process-wide: the last load sets it); 0 keeps
+  // LibTorch's default. --threads, with 0 meaning every core, arrives here.
+  int threads = 0;
 };
 
 // Loads config.json + model.safetensors from `model_dir`. Errors name the

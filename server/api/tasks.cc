@@ -1,0 +1,165 @@
+#include "server/api/tasks.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "server/api/input.h"
+#include "server/common/status_macros.h"
+
+namespace lion::api {
+namespace {
+
+const char* TaskName(runtime::Task t) { return t == runtime::Task::kMlm ? "mlm" : "classification"; }
+
+absl::Status NeedTask(const ServedModel& m, runtime::Task task, const char* method) {
+  if (m.description.task == task) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(method, " needs a ", TaskName(task), " model; model ", m.description.name,
+                   " is a ", TaskName(m.description.task), " model"));
+}
+
+// Decodes input and form into a Request with `length` set.
+template <typename Req>
+absl::StatusOr<std::unique_ptr<runtime::Request>> Common(const Req& req, const ServedModel& m) {
+  auto r = std::make_unique<runtime::Request>();
+  ASSIGN_OR_RETURN(r->forced_form, DecodeForm(req.form()));
+  ASSIGN_OR_RETURN(r->input, DecodeInput(ViewOf(req), m));
+  r->length = r->input.Length(m.description.patch_size);
+  return r;
+}
+
+// Softmax of `logits` (stable).
+std::vector<float> Softmax(const float* logits, size_t n) {
+  std::vector<float> p(logits, logits + n);
+  if (n == 0) return p;
+  const float max = *std::max_element(p.begin(), p.end());
+  double sum = 0;
+  for (float& v : p) sum += (v = std::exp(v - max));
+  for (float& v : p) v = static_cast<float>(v / sum);
+  return p;
+}
+
+// Indices of the k largest scores, best first (ties: lower index first).
+std::vector<int32_t> TopK(const std::vector<float>& scores, size_t k) {
+  std::vector<int32_t> idx(scores.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  k = std::min(k, idx.size());
+  std::partial_sort(idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(k), idx.end(),
+                    [&](int32_t a, int32_t b) {
+                      return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+                    });
+  idx.resize(k);
+  return idx;
+}
+
+}  // namespace
+
+void FillUsage(const runtime::Usage& u, v1::Usage* out) {
+  out->set_input_tokens(static_cast<uint32_t>(u.input_tokens));
+  out->set_form(static_cast<v1::Form>(static_cast<int>(u.form)));
+  out->set_batch_size(static_cast<uint32_t>(u.batch_size));
+  out->set_queue_us(static_cast<uint64_t>(u.queue_us));
+  out->set_compute_us(static_cast<uint64_t>(u.compute_us));
+  out->set_total_us(static_cast<uint64_t>(u.total_us));
+}
+
+absl::StatusOr<std::unique_ptr<runtime::Request>> ClassifyTask::Build(const Req& req,
+                                                                      const ServedModel& m) {
+  RETURN_IF_ERROR(NeedTask(m, runtime::Task::kClassification, kMethod));
+  ASSIGN_OR_RETURN(auto r, Common(req, m));
+  r->outputs.logits = true;
+  return r;
+}
+
+void ClassifyTask::Fill(const Req& req, const ServedModel& m, const runtime::OutputRequest& asked,
+                        runtime::Result result, Resp* resp) {
+  const std::vector<float>& logits = result.output.logits;
+  std::vector<float> scores =
+      req.raw_scores() ? logits : Softmax(logits.data(), logits.size());
+  const size_t k = req.top_k() == 0 ? scores.size() : req.top_k();
+  for (int32_t i : TopK(scores, k)) {
+    v1::Prediction* p = resp->add_predictions();
+    p->set_index(i);
+    p->set_score(scores[i]);
+    if (static_cast<size_t>(i) < m.description.labels.size()) p->set_label(m.description.labels[i]);
+  }
+  FillUsage(result.usage, resp->mutable_usage());
+}
+
+absl::StatusOr<std::unique_ptr<runtime::Request>> EmbedTask::Build(const Req& req,
+                                                                   const ServedModel& m) {
+  if (!v1::Pooling_IsValid(req.pooling())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pooling: unknown value ", static_cast<int>(req.pooling())));
+  }
+  ASSIGN_OR_RETURN(auto r, Common(req, m));
+  r->outputs.pooled = true;
+  r->outputs.pooling = req.pooling() == v1::POOLING_MEAN  ? runtime::Pooling::kMean
+                       : req.pooling() == v1::POOLING_CLS ? runtime::Pooling::kCls
+                                                          : runtime::Pooling::kDefault;
+  r->outputs.token_embeddings = req.return_token_embeddings();
+  return r;
+}
+
+void EmbedTask::Fill(const Req& req, const ServedModel& m, const runtime::OutputRequest& asked,
+                     runtime::Result result, Resp* resp) {
+  std::vector<float>& e = result.output.pooled;
+  if (req.normalize()) {
+    double norm = 0;
+    for (float v : e) norm += static_cast<double>(v) * v;
+    norm = std::sqrt(norm);
+    if (norm > 0) {
+      for (float& v : e) v = static_cast<float>(v / norm);
+    }
+  }
+  resp->mutable_embedding()->Assign(e.begin(), e.end());
+  if (req.return_token_embeddings()) {
+    const std::vector<float>& t = result.output.token_embeddings;
+    const int64_t hidden = m.description.hidden_size;
+    v1::Tensor* tensor = resp->mutable_token_embeddings();
+    tensor->add_shape(hidden > 0 ? static_cast<int64_t>(t.size()) / hidden : 0);
+    tensor->add_shape(hidden);
+    tensor->mutable_data()->Assign(t.begin(), t.end());
+  }
+  FillUsage(result.usage, resp->mutable_usage());
+}
+
+absl::StatusOr<std::unique_ptr<runtime::Request>> FillMaskTask::Build(const Req& req,
+                                                                      const ServedModel& m) {
+  RETURN_IF_ERROR(NeedTask(m, runtime::Task::kMlm, kMethod));
+  ASSIGN_OR_RETURN(auto r, Common(req, m));
+  const int32_t mask = m.tokenizer != nullptr ? m.tokenizer->mask_id() : -1;
+  for (size_t i = 0; i < r->input.token_ids.size(); ++i) {
+    if (r->input.token_ids[i] == mask) r->outputs.mlm_positions.push_back(static_cast<int32_t>(i));
+  }
+  if (mask < 0 || r->outputs.mlm_positions.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        req.has_text() ? "text" : "token_ids", ": no mask token ([MASK], id ", mask,
+        ") in the input of model ", m.description.name));
+  }
+  return r;
+}
+
+void FillMaskTask::Fill(const Req& req, const ServedModel& m, const runtime::OutputRequest& asked,
+                        runtime::Result result, Resp* resp) {
+  const size_t vocab = static_cast<size_t>(m.description.vocab_size);
+  const size_t k = req.top_k() == 0 ? 5 : req.top_k();
+  const std::vector<float>& logits = result.output.mlm_logits;
+  const size_t rows = std::min(asked.mlm_positions.size(), logits.size() / std::max<size_t>(1, vocab));
+  for (size_t row = 0; row < rows; ++row) {
+    std::vector<float> probs = Softmax(logits.data() + row * vocab, vocab);
+    v1::MaskPrediction* mask = resp->add_masks();
+    mask->set_position(asked.mlm_positions[row]);
+    for (int32_t id : TopK(probs, k)) {
+      v1::Candidate* c = mask->add_candidates();
+      c->set_id(id);
+      c->set_score(probs[id]);
+      if (m.tokenizer != nullptr) c->set_token(std::string(m.tokenizer->IdToToken(id)));
+    }
+  }
+  FillUsage(result.usage, resp->mutable_usage());
+}
+
+}  // namespace lion::api

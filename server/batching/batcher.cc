@@ -1,0 +1,179 @@
+#include "server/batching/batcher.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace lion::batching {
+namespace {
+
+using Dropped = std::vector<std::pair<std::unique_ptr<runtime::Request>, absl::Status>>;
+
+// The policy only batches requests of one group: one per forced form.
+int GroupOf(const runtime::Request& r) {
+  return r.forced_form.has_value() ? static_cast<int>(*r.forced_form) : 0;
+}
+
+BatchLimits LimitsFrom(const config::BatchingOptions& o) {
+  BatchLimits limits;
+  limits.max_batch_tokens = o.max_batch_tokens;
+  limits.max_batch_size = o.max_batch_size;
+  limits.max_queue_delay = std::chrono::microseconds(o.max_queue_delay_us);
+  return limits;
+}
+
+// The longest real-time sleep between looks at the queue; with a FakeClock,
+// time only moves when a test says so (and calls Wake()).
+constexpr auto kMaxSleep = std::chrono::milliseconds(100);
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Create(const BatcherOptions& options,
+                                                         Clock* clock, metrics::Metrics* metrics,
+                                                         Dispatch dispatch) {
+  const config::BatchingOptions& l = options.limits;
+  if (l.max_batch_tokens < 1 || l.max_batch_size < 1 || l.max_queue_size < 1 ||
+      l.max_queue_delay_us < 0) {
+    return absl::InvalidArgumentError("batcher: limits must be positive");
+  }
+  if (!dispatch || clock == nullptr || metrics == nullptr) {
+    return absl::InvalidArgumentError("batcher: needs a clock, metrics and a dispatch");
+  }
+  return std::unique_ptr<Batcher>(new Batcher(options, clock, metrics, std::move(dispatch)));
+}
+
+Batcher::Batcher(const BatcherOptions& options, Clock* clock, metrics::Metrics* metrics,
+                 Dispatch dispatch)
+    : options_(options),
+      limits_(LimitsFrom(options.limits)),
+      clock_(clock),
+      metrics_(metrics),
+      dispatch_(std::move(dispatch)) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Batcher::~Batcher() { Stop(); }
+
+absl::Status Batcher::Submit(std::unique_ptr<runtime::Request> request) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      return absl::UnavailableError(absl::StrCat("model ", options_.model, " is shutting down"));
+    }
+    if (static_cast<int64_t>(queue_.size()) >= options_.limits.max_queue_size) {
+      metrics_->RecordReject(options_.model, metrics::RejectReason::kOverloaded);
+      return absl::ResourceExhaustedError(
+          absl::StrCat("queue of model ", options_.model, " is full (--max_queue_size=",
+                       options_.limits.max_queue_size, ")"));
+    }
+    request->arrival = clock_->Now();
+    queue_.push_back(std::move(request));
+    metrics_->SetQueueDepth(options_.model, static_cast<int64_t>(queue_.size()));
+  }
+  cv_.Signal();
+  return absl::OkStatus();
+}
+
+void Batcher::Wake() {
+  absl::MutexLock lock(&mu_);
+  woken_ = true;
+  cv_.Signal();
+}
+
+void Batcher::Flush() {
+  absl::MutexLock lock(&mu_);
+  flush_ = true;
+  cv_.Signal();
+}
+
+int64_t Batcher::depth() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int64_t>(queue_.size());
+}
+
+runtime::Batch Batcher::TakePlanned(const BatchPlan& plan, Dropped* dropped) {
+  std::vector<bool> taken(queue_.size(), false);
+  for (size_t i : plan.cancelled) {
+    dropped->emplace_back(std::move(queue_[i]), absl::CancelledError("request cancelled"));
+    metrics_->RecordReject(options_.model, metrics::RejectReason::kCancelled);
+    taken[i] = true;
+  }
+  for (size_t i : plan.expired) {
+    dropped->emplace_back(std::move(queue_[i]),
+                          absl::DeadlineExceededError("deadline passed before compute"));
+    metrics_->RecordReject(options_.model, metrics::RejectReason::kDeadline);
+    taken[i] = true;
+  }
+  runtime::Batch batch;
+  for (size_t i : plan.batch) {
+    batch.push_back(std::move(queue_[i]));
+    taken[i] = true;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < queue_.size(); ++i) {
+    if (!taken[i]) queue_[kept++] = std::move(queue_[i]);
+  }
+  queue_.resize(kept);
+  metrics_->SetQueueDepth(options_.model, static_cast<int64_t>(kept));
+  return batch;
+}
+
+void Batcher::Loop() {
+  mu_.Lock();
+  while (!stopping_) {
+    std::vector<PendingRequest> pending;
+    pending.reserve(queue_.size());
+    for (const auto& r : queue_) {
+      pending.push_back({r->length, r->arrival, r->deadline, r->IsCancelled(), GroupOf(*r)});
+    }
+    const TimePoint now = clock_->Now();
+    const BatchPlan plan = PlanBatch(pending, now, limits_, flush_);
+    Dropped dropped;
+    runtime::Batch batch = TakePlanned(plan, &dropped);
+    if (queue_.empty()) flush_ = false;
+    if (!dropped.empty() || !batch.empty()) {
+      mu_.Unlock();
+      for (auto& [request, status] : dropped) request->done(status);
+      if (!batch.empty()) dispatch_(std::move(batch));
+      mu_.Lock();
+      continue;
+    }
+    // Sleep until the plan's wake-up time (capped: with a FakeClock only
+    // Wake() moves things), a new arrival, Wake, Flush or Stop. With requests
+    // queued but no wake-up time, only cancellation can change the plan.
+    const bool timed = plan.wake_at.has_value() || !queue_.empty();
+    const Duration sleep =
+        plan.wake_at.has_value() ? std::min<Duration>(*plan.wake_at - now, kMaxSleep) : kMaxSleep;
+    const absl::Time until = absl::Now() + absl::FromChrono(sleep);
+    const size_t seen = queue_.size();
+    while (!stopping_ && !woken_ && !flush_ && queue_.size() == seen) {
+      if (!timed) {
+        cv_.Wait(&mu_);
+      } else if (cv_.WaitWithDeadline(&mu_, until)) {
+        break;  // timed out
+      }
+    }
+    woken_ = false;
+  }
+  // Leftovers: never computed.
+  std::deque<std::unique_ptr<runtime::Request>> leftovers = std::move(queue_);
+  queue_.clear();
+  metrics_->SetQueueDepth(options_.model, 0);
+  mu_.Unlock();
+  for (auto& r : leftovers) {
+    r->done(absl::UnavailableError(absl::StrCat("model ", options_.model, " is shutting down")));
+  }
+}
+
+void Batcher::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    cv_.Signal();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace lion::batching

@@ -1,0 +1,58 @@
+// ServerOptions: every setting of lion-serve (PRODUCT.md section 5), with its
+// default. Plain data, copyable. Built by ParseServerOptions (flags.h) from
+// flags and LION_* environment variables; checked by Validate().
+#ifndef LION_SERVER_CONFIG_SERVER_OPTIONS_H_
+#define LION_SERVER_CONFIG_SERVER_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace lion::config {
+
+struct BatchingOptions {
+  int64_t max_batch_tokens = 16384;  // padded tokens per batch (size x longest)
+  int64_t max_batch_size = 64;       // requests per batch
+  int64_t max_queue_delay_us = 2000; // longest wait for a batch to fill
+  int64_t max_queue_size = 1024;     // admitted, not yet batched requests per model
+};
+
+// Form policy limits. 0 means "take it from the calibration".
+struct FormOptions {
+  int64_t full_max_tokens = 0;   // full form up to this padded length
+  int64_t chunk_size = 0;        // chunk form's C
+  int64_t rnn_min_tokens = 0;    // RNN form from this length; calibrated if 0
+  int64_t memory_budget_bytes = int64_t{1} << 30;  // attention working memory per batch
+  bool calibrate = false;        // redo the calibration even if a cached one exists
+  std::string calibration_dir;   // cache folder; empty = next to each model
+};
+
+struct TlsOptions {
+  std::string cert;       // PEM server certificate chain; empty = plaintext
+  std::string key;        // PEM private key
+  std::string client_ca;  // PEM CA: when set, clients must present a certificate
+};
+
+struct ServerOptions {
+  std::string model_repository;  // folder of model directories
+  std::string grpc_address = "0.0.0.0:50051";
+  std::string metrics_address = "0.0.0.0:9464";
+  std::string device = "cpu";    // cpu | cuda | cuda:N
+  int64_t threads = 0;           // intra-op threads; 0 = number of cores
+  int64_t max_input_tokens = 8192;  // per request, for models without a position limit
+  BatchingOptions batching;
+  FormOptions form;
+  TlsOptions tls;
+  std::string api_key_file;      // one key a line; empty = no authentication
+  int64_t max_message_bytes = 64 << 20;
+  int64_t drain_timeout_s = 30;
+  std::string log_format = "text";  // text | json
+
+  // OK, or INVALID_ARGUMENT naming the first bad flag and why.
+  absl::Status Validate() const;
+};
+
+}  // namespace lion::config
+
+#endif  // LION_SERVER_CONFIG_SERVER_OPTIONS_H_

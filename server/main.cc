@@ -1,0 +1,237 @@
+// lion-serve: wiring only. Parse options, load and warm up every model,
+// calibrate, start metrics and gRPC, report SERVING, wait for SIGTERM/SIGINT,
+// then shut down in order: NOT_SERVING -> gRPC drain -> batchers -> runners.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "server/api/grpc_server.h"
+#include "server/batching/batcher.h"
+#include "server/common/status_macros.h"
+#include "server/config/flags.h"
+#include "server/metrics/metrics_server.h"
+#include "server/runtime/calibration.h"
+#include "server/runtime/runner.h"
+#include "server/runtime/torch_model.h"
+
+#ifndef LION_VERSION
+#define LION_VERSION "0.0.0"
+#endif
+#ifndef LION_GIT_SHA
+#define LION_GIT_SHA "unknown"
+#endif
+#ifndef LION_TORCH_VERSION
+#define LION_TORCH_VERSION "unknown"
+#endif
+
+namespace lion {
+namespace {
+
+bool g_json_logs = false;
+
+// One line per startup step and per error, text or JSON.
+void Log(const std::string& level, const std::string& message,
+         const std::map<std::string, std::string>& fields = {}) {
+  char when[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  if (g_json_logs) {
+    nlohmann::json line = {{"ts", when}, {"level", level}, {"msg", message}};
+    for (const auto& [k, v] : fields) line[k] = v;
+    std::cerr << line.dump() << std::endl;
+    return;
+  }
+  std::string text = absl::StrCat(when, " ", level, " ", message);
+  for (const auto& [k, v] : fields) absl::StrAppend(&text, " ", k, "=", v);
+  std::cerr << text << std::endl;
+}
+
+// One served model and the threads that own it.
+struct ModelSlot {
+  std::unique_ptr<runtime::Runner> runner;
+  std::unique_ptr<batching::Batcher> batcher;
+};
+
+std::vector<std::string> ModelDirs(const std::string& repository) {
+  std::vector<std::string> dirs;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(repository, ec)) {
+    if (entry.is_directory() && std::filesystem::exists(entry.path() / "config.json")) {
+      dirs.push_back(entry.path().string());
+    }
+  }
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+absl::StatusOr<runtime::Calibration> CalibrationFor(runtime::Model& model,
+                                                    const config::ServerOptions& options,
+                                                    int64_t max_tokens) {
+  const config::FormOptions& pins = options.form;
+  if (pins.full_max_tokens > 0 && pins.chunk_size > 0 && pins.rnn_min_tokens > 0) {
+    return runtime::Calibration{model.description().name, model.description().device,
+                                options.threads, 0, 0, 0};  // every limit pinned by flags
+  }
+  const std::string path = runtime::CalibrationPath(options.form, model.description());
+  if (!options.form.calibrate) {
+    auto cached = runtime::LoadCalibration(path);
+    if (cached.ok() && cached->device == model.description().device &&
+        cached->threads == options.threads) {
+      Log("INFO", "calibration loaded", {{"model", cached->model}, {"path", path}});
+      return cached;
+    }
+  }
+  ASSIGN_OR_RETURN(runtime::Calibration cal, runtime::Calibrate(model, max_tokens, options.threads));
+  if (absl::Status s = runtime::SaveCalibration(path, cal); !s.ok()) {
+    Log("WARN", "calibration not cached", {{"model", cal.model}, {"error", std::string(s.message())}});
+  }
+  Log("INFO", "calibrated", {{"model", cal.model}, {"full_max_tokens", absl::StrCat(cal.full_max_tokens)},
+                             {"chunk_size", absl::StrCat(cal.chunk_size)},
+                             {"rnn_min_tokens", absl::StrCat(cal.rnn_min_tokens)}});
+  return cal;
+}
+
+// Load, warm up, calibrate and start the threads of the model in `dir`.
+absl::StatusOr<std::unique_ptr<api::ServedModel>> StartModel(const std::string& dir,
+                                                             const config::ServerOptions& options,
+                                                             metrics::Metrics* metrics,
+                                                             ModelSlot* slot) {
+  runtime::TorchModelOptions torch_options;
+  torch_options.device = options.device;
+  torch_options.threads = options.threads;
+  ASSIGN_OR_RETURN(std::unique_ptr<runtime::Model> model,
+                   runtime::LoadTorchModel(dir, torch_options));
+  auto served = std::make_unique<api::ServedModel>();
+  served->description = model->description();
+  const runtime::ModelDescription& d = served->description;
+  Log("INFO", "model loaded", {{"model", d.name}, {"dir", dir}, {"architecture", d.architecture}});
+  served->max_input_tokens = d.max_input_tokens > 0
+                                 ? std::min(d.max_input_tokens, options.max_input_tokens)
+                                 : options.max_input_tokens;
+  const int64_t warm_chunk = options.form.chunk_size > 0 ? options.form.chunk_size : 64;
+  RETURN_IF_ERROR(runtime::WarmUp(*model, warm_chunk));
+  Log("INFO", "model warmed up", {{"model", d.name}});
+  ASSIGN_OR_RETURN(runtime::Calibration cal, CalibrationFor(*model, options, served->max_input_tokens));
+  served->limits = runtime::ResolveLimits(options.form, cal);
+  if (d.architecture != "lion_vit") {
+    ASSIGN_OR_RETURN(served->tokenizer, api::LoadTokenizer(dir));
+  }
+  metrics->AddModel({d.name, d.architecture, d.variant,
+                     d.task == runtime::Task::kMlm ? "mlm" : "classification", d.device});
+  ASSIGN_OR_RETURN(slot->runner,
+                   runtime::Runner::Create(std::move(model), served->limits, Clock::Real(), metrics));
+  runtime::Runner* runner = slot->runner.get();
+  ASSIGN_OR_RETURN(slot->batcher,
+                   batching::Batcher::Create({d.name, options.batching}, Clock::Real(), metrics,
+                                             [runner](runtime::Batch b) { runner->Submit(std::move(b)); }));
+  served->batcher = slot->batcher.get();
+  return served;
+}
+
+// Resident memory of the process (the CPU device's "used"); peak is the high-water mark.
+void RecordMemory(metrics::Metrics* metrics) {
+  int64_t resident_kb = 0, peak_kb = 0;
+  std::ifstream status("/proc/self/status");
+  for (std::string key; status >> key;) {
+    if (key == "VmRSS:") status >> resident_kb;
+    if (key == "VmHWM:") status >> peak_kb;
+  }
+  const int64_t total = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+  metrics->SetDeviceMemory("cpu", resident_kb * 1024, total, peak_kb * 1024);
+}
+
+int Fail(const absl::Status& status) {
+  Log("ERROR", std::string(status.message()), {{"code", absl::StatusCodeToString(status.code())}});
+  return 1;
+}
+
+int Run(int argc, char** argv) {
+  // Block the shutdown signals before any thread starts; main waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto parsed = config::ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc),
+                                         config::ProcessEnv());
+  if (parsed.ok() && parsed->help) {
+    std::cout << config::HelpText("lion-serve");
+    return 0;
+  }
+  absl::Status valid = parsed.ok() ? parsed->options.Validate() : parsed.status();
+  if (!valid.ok()) {
+    std::cerr << "lion-serve: " << valid.message() << "\n(see lion-serve --help)\n";
+    return 2;
+  }
+  config::ServerOptions options = parsed->options;
+  if (options.threads == 0) options.threads = std::max<long>(1, sysconf(_SC_NPROCESSORS_ONLN));
+  g_json_logs = options.log_format == "json";
+  Log("INFO", "starting lion-serve", {{"version", LION_VERSION}, {"repository", options.model_repository}});
+
+  metrics::Metrics metrics({LION_VERSION, LION_GIT_SHA, LION_TORCH_VERSION});
+  std::unique_ptr<api::ApiKeys> keys;
+  if (!options.api_key_file.empty()) {
+    auto loaded = api::ApiKeys::Load(options.api_key_file);
+    if (!loaded.ok()) return Fail(loaded.status());
+    keys = *std::move(loaded);
+  }
+  // Serve metrics and health (NOT_SERVING) while the models load.
+  api::ModelRegistry registry;
+  api::ServiceContext context{&registry, keys.get(), &metrics, Clock::Real()};
+  auto metrics_server = metrics::MetricsServer::Create(options.metrics_address, &metrics,
+                                                       [&metrics] { RecordMemory(&metrics); });
+  if (!metrics_server.ok()) return Fail(metrics_server.status());
+  auto grpc_server = api::GrpcServer::Create(options, context);
+  if (!grpc_server.ok()) return Fail(grpc_server.status());
+  Log("INFO", "listening", {{"grpc_port", absl::StrCat((*grpc_server)->port())},
+                            {"metrics_port", absl::StrCat((*metrics_server)->port())}});
+
+  const std::vector<std::string> dirs = ModelDirs(options.model_repository);
+  if (dirs.empty()) {
+    return Fail(absl::NotFoundError(absl::StrCat("no model directories (with config.json) in ",
+                                                 options.model_repository)));
+  }
+  std::vector<ModelSlot> slots(dirs.size());
+  std::vector<std::unique_ptr<api::ServedModel>> served;
+  for (size_t i = 0; i < dirs.size(); ++i) {
+    auto model = StartModel(dirs[i], options, &metrics, &slots[i]);
+    if (!model.ok()) return Fail(model.status());
+    served.push_back(*std::move(model));
+  }
+  registry.Publish(std::move(served));
+  (*grpc_server)->SetServing(true);
+  Log("INFO", "serving", {{"grpc_port", absl::StrCat((*grpc_server)->port())},
+                          {"metrics_port", absl::StrCat((*metrics_server)->port())},
+                          {"models", absl::StrCat(registry.models().size())}});
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  Log("INFO", "draining", {{"signal", absl::StrCat(signal_number)},
+                           {"drain_timeout_s", absl::StrCat(options.drain_timeout_s)}});
+  for (auto& slot : slots) slot.batcher->Flush();
+  (*grpc_server)->Shutdown(std::chrono::seconds(options.drain_timeout_s));
+  for (auto& slot : slots) slot.batcher->Stop();
+  for (auto& slot : slots) slot.runner->Stop();
+  grpc_server->reset();
+  metrics_server->reset();
+  Log("INFO", "stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace lion
+
+int main(int argc, char** argv) { return lion::Run(argc, argv); }

@@ -1,0 +1,88 @@
+// Metrics: the one owner of every metric name, label and bucket of lion-serve
+// (PRODUCT.md section 6). All families exist from construction; AddModel()
+// creates a model's zero-valued series. Thread-safe (prometheus-cpp metrics are
+// atomic; families lock on Add). Not copyable. Outlives every component that
+// records into it.
+#ifndef LION_SERVER_METRICS_METRICS_H_
+#define LION_SERVER_METRICS_METRICS_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace lion::metrics {
+
+enum class RejectReason { kOverloaded, kDeadline, kCancelled, kInvalid, kUnauthenticated };
+absl::string_view RejectReasonName(RejectReason reason);
+
+struct BuildInfo {
+  std::string version;
+  std::string git_sha;
+  std::string torch;
+};
+
+struct ModelLabels {
+  std::string model;
+  std::string architecture;
+  std::string variant;
+  std::string task;
+  std::string device;
+};
+
+class Metrics {
+ public:
+  explicit Metrics(const BuildInfo& build);
+  Metrics(const Metrics&) = delete;
+  Metrics& operator=(const Metrics&) = delete;
+
+  // The API methods and form names that get zero series per model.
+  static constexpr const char* kMethods[] = {"Classify",       "Embed",      "FillMask",
+                                             "Tokenize",       "ClassifyStream",
+                                             "EmbedStream"};
+  static constexpr const char* kForms[] = {"full", "chunk", "rnn"};
+
+  void AddModel(const ModelLabels& labels);
+
+  // One finished RPC (or stream message); code is the gRPC code name, e.g. "OK".
+  void RecordRequest(const std::string& model, const std::string& method,
+                     const std::string& code, double seconds);
+  void RecordReject(const std::string& model, RejectReason reason);
+  void ObserveInputTokens(const std::string& model, int64_t tokens);
+  void ObserveQueueSeconds(const std::string& model, double seconds);
+  void SetQueueDepth(const std::string& model, int64_t depth);
+  // One computed batch; tokens = batch size x longest input (padding included).
+  void RecordBatch(const std::string& model, const std::string& form, int64_t size,
+                   int64_t tokens, double seconds);
+  void SetDeviceMemory(const std::string& device, int64_t used, int64_t total, int64_t peak);
+
+  // The Prometheus text exposition of every family.
+  std::string Serialize() const;
+  std::shared_ptr<prometheus::Registry> registry() const { return registry_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& request_duration_;
+  prometheus::Family<prometheus::Histogram>& queue_duration_;
+  prometheus::Family<prometheus::Histogram>& batch_duration_;
+  prometheus::Family<prometheus::Histogram>& batch_size_;
+  prometheus::Family<prometheus::Histogram>& batch_tokens_;
+  prometheus::Family<prometheus::Histogram>& input_tokens_;
+  prometheus::Family<prometheus::Counter>& form_batches_;
+  prometheus::Family<prometheus::Gauge>& queue_depth_;
+  prometheus::Family<prometheus::Counter>& rejected_;
+  prometheus::Family<prometheus::Gauge>& model_info_;
+  prometheus::Family<prometheus::Gauge>& device_memory_;
+  prometheus::Family<prometheus::Gauge>& build_info_;
+};
+
+}  // namespace lion::metrics
+
+#endif  // LION_SERVER_METRICS_METRICS_H_

@@ -1,0 +1,46 @@
+// The form policy: which LION attention form computes a batch. Pure functions
+// of the limits, the model's attention shape and the padded batch shape.
+//   1. RNN at or above rnn_min_tokens (when set);
+//   2. full up to full_max_tokens, if its working memory fits the budget;
+//   3. chunk, if its working memory fits the budget;
+//   4. otherwise RNN (smallest memory).
+#ifndef LION_SERVER_RUNTIME_FORM_POLICY_H_
+#define LION_SERVER_RUNTIME_FORM_POLICY_H_
+
+#include <cstdint>
+
+#include "lion/kernels/attention_options.h"
+
+namespace lion::runtime {
+
+// Limits in force (calibrated, or pinned by flags). Copyable.
+struct FormLimits {
+  int64_t full_max_tokens = 512;
+  int64_t chunk_size = 64;
+  int64_t rnn_min_tokens = 0;  // 0 = RNN only when memory demands it
+  int64_t memory_budget_bytes = int64_t{1} << 30;
+};
+
+// The attention shape that drives memory: heads and per-head width.
+struct AttentionDims {
+  int64_t heads = 1;
+  int64_t head_dim = 64;
+  int64_t orders = 1;  // two-order ("natural") vision models run two scans
+};
+
+// Upper bound on the bytes of attention working memory one layer of `form`
+// needs for a [batch, length] padded batch (fp32, spec section 5):
+//   full:  the masked score matrix and its decay mask, 2 * L * L per (b, h);
+//   chunk: per chunk a C x C score block and mask for every chunk at once
+//          (2 * L * C), plus the forward and backward d x d states at each
+//          chunk boundary (2 * ceil(L / C) * d * d);
+//   rnn:   the two running d x d states and d-vectors (2 * d * (d + 1)).
+int64_t AttentionMemoryBytes(kernels::Form form, const AttentionDims& dims, int64_t batch,
+                             int64_t length, int64_t chunk_size);
+
+kernels::Form ChooseForm(const FormLimits& limits, const AttentionDims& dims, int64_t batch,
+                         int64_t padded_length);
+
+}  // namespace lion::runtime
+
+#endif  // LION_SERVER_RUNTIME_FORM_POLICY_H_

@@ -1,0 +1,158 @@
+#include "server/runtime/runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace lion::runtime {
+namespace {
+
+int64_t Micros(Duration d) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+}
+
+double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+
+// Failures inside the model are INTERNAL and name it; input errors keep their code.
+absl::Status WithModel(const absl::Status& s, const std::string& model) {
+  return absl::Status(s.code(), absl::StrCat("model ", model, ": ", s.message()));
+}
+
+}  // namespace
+
+AttentionDims DimsOf(const ModelDescription& d) {
+  AttentionDims dims;
+  dims.heads = std::max<int64_t>(1, d.num_heads);
+  dims.head_dim = std::max<int64_t>(1, d.hidden_size / dims.heads);
+  dims.orders = d.order == "natural" ? 2 : 1;
+  return dims;
+}
+
+absl::StatusOr<std::unique_ptr<Runner>> Runner::Create(std::unique_ptr<Model> model,
+                                                       const FormLimits& limits, Clock* clock,
+                                                       metrics::Metrics* metrics) {
+  if (model == nullptr || clock == nullptr || metrics == nullptr) {
+    return absl::InvalidArgumentError("runner: needs a model, a clock and metrics");
+  }
+  if (limits.chunk_size < 1 || limits.memory_budget_bytes < 1) {
+    return absl::InvalidArgumentError("runner: chunk size and memory budget must be positive");
+  }
+  return std::unique_ptr<Runner>(new Runner(std::move(model), limits, clock, metrics));
+}
+
+Runner::Runner(std::unique_ptr<Model> model, const FormLimits& limits, Clock* clock,
+               metrics::Metrics* metrics)
+    : model_(std::move(model)),
+      description_(model_->description()),
+      limits_(limits),
+      dims_(DimsOf(description_)),
+      clock_(clock),
+      metrics_(metrics) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Runner::~Runner() { Stop(); }
+
+void Runner::Submit(Batch batch) {
+  {
+    absl::MutexLock lock(&mu_);
+    while (!stopping_ && !inbox_.empty()) cv_.Wait(&mu_);
+    if (!stopping_) {
+      inbox_.push_back(std::move(batch));
+      cv_.SignalAll();
+      return;
+    }
+  }
+  for (auto& r : batch) {
+    r->done(absl::UnavailableError(absl::StrCat("model ", description_.name, " is stopped")));
+  }
+}
+
+void Runner::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    cv_.SignalAll();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void Runner::Loop() {
+  while (true) {
+    Batch batch;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!stopping_ && inbox_.empty()) cv_.Wait(&mu_);
+      if (inbox_.empty()) return;  // stopping, nothing left
+      batch = std::move(inbox_.front());
+      inbox_.pop_front();
+      cv_.SignalAll();  // room for the next batch
+    }
+    Execute(std::move(batch));
+  }
+}
+
+void Runner::Execute(Batch batch) {
+  const std::string& name = description_.name;
+  const TimePoint start = clock_->Now();
+  Batch live;
+  for (auto& r : batch) {
+    if (r->IsCancelled()) {
+      metrics_->RecordReject(name, metrics::RejectReason::kCancelled);
+      r->done(absl::CancelledError("request cancelled"));
+    } else if (r->deadline <= start) {
+      metrics_->RecordReject(name, metrics::RejectReason::kDeadline);
+      r->done(absl::DeadlineExceededError("deadline passed before compute"));
+    } else {
+      live.push_back(std::move(r));
+    }
+  }
+  if (live.empty()) return;
+
+  int64_t padded = 0;
+  std::vector<const SequenceInput*> inputs;
+  std::vector<const OutputRequest*> outputs;
+  for (const auto& r : live) {
+    padded = std::max(padded, r->length);
+    inputs.push_back(&r->input);
+    outputs.push_back(&r->outputs);
+  }
+  const int64_t size = static_cast<int64_t>(live.size());
+  BatchOptions options;
+  options.chunk_size = limits_.chunk_size;
+  options.form = live.front()->forced_form.value_or(ChooseForm(limits_, dims_, size, padded));
+
+  absl::StatusOr<std::vector<SequenceOutput>> result;
+  try {
+    result = model_->Forward(inputs, outputs, options);
+  } catch (const std::exception& e) {
+    result = absl::InternalError(absl::StrCat("forward threw: ", e.what()));
+  } catch (...) {
+    result = absl::InternalError("forward threw an unknown exception");
+  }
+  if (result.ok() && result->size() != live.size()) {
+    result = absl::InternalError(absl::StrCat("forward returned ", result->size(),
+                                              " outputs for ", live.size(), " inputs"));
+  }
+  const TimePoint end = clock_->Now();
+  const std::string form(kernels::FormName(options.form));
+  metrics_->RecordBatch(name, form, size, size * padded, Seconds(end - start));
+  for (size_t i = 0; i < live.size(); ++i) {
+    Request& r = *live[i];
+    metrics_->ObserveQueueSeconds(name, Seconds(start - r.arrival));
+    if (!result.ok()) {
+      r.done(WithModel(result.status(), name));
+      continue;
+    }
+    Result out;
+    out.output = std::move((*result)[i]);
+    out.usage = Usage{r.length, options.form, size, Micros(start - r.arrival),
+                      Micros(end - start), Micros(clock_->Now() - r.arrival)};
+    r.done(std::move(out));
+  }
+}
+
+}  // namespace lion::runtime

@@ -1,0 +1,173 @@
+#include "server/batching/batcher.h"
+
+#include <condition_variable>
+#include <mutex>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace lion::batching {
+namespace {
+
+using std::chrono::milliseconds;
+using ::testing::HasSubstr;
+
+// Records dispatched batches and completions; waits are bounded.
+class Harness {
+ public:
+  explicit Harness(config::BatchingOptions limits) : metrics_({"t", "t", "t"}) {
+    metrics_.AddModel({"m", "lion_bert", "lit", "mlm", "cpu"});
+    auto batcher = Batcher::Create({"m", limits}, &clock_, &metrics_, [this](runtime::Batch b) {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::vector<int64_t> lengths;
+      for (auto& r : b) lengths.push_back(r->length);
+      batches_.push_back(lengths);
+      cv_.notify_all();
+    });
+    EXPECT_TRUE(batcher.ok()) << batcher.status();
+    batcher_ = std::move(*batcher);
+  }
+
+  std::unique_ptr<runtime::Request> Make(int64_t length) {
+    auto r = std::make_unique<runtime::Request>();
+    r->length = length;
+    r->done = [this, length](absl::StatusOr<runtime::Result> result) {
+      std::lock_guard<std::mutex> lock(mu_);
+      completions_.emplace_back(length, result.status());
+      cv_.notify_all();
+    };
+    return r;
+  }
+
+  bool WaitBatches(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(5), [&] { return batches_.size() >= n; });
+  }
+  bool WaitCompletions(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(5), [&] { return completions_.size() >= n; });
+  }
+  std::vector<std::vector<int64_t>> batches() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return batches_;
+  }
+  std::vector<std::pair<int64_t, absl::Status>> completions() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return completions_;
+  }
+
+  FakeClock clock_{TimePoint{} + std::chrono::hours(1)};
+  metrics::Metrics metrics_;
+  std::unique_ptr<Batcher> batcher_;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::vector<int64_t>> batches_;
+  std::vector<std::pair<int64_t, absl::Status>> completions_;
+};
+
+config::BatchingOptions Limits(int64_t size, int64_t delay_us, int64_t queue = 100) {
+  config::BatchingOptions o;
+  o.max_batch_tokens = 10000;
+  o.max_batch_size = size;
+  o.max_queue_delay_us = delay_us;
+  o.max_queue_size = queue;
+  return o;
+}
+
+TEST(BatcherTest, FullBatchGoesWithoutWaitingInArrivalOrder) {
+  Harness h(Limits(3, 1000000));
+  for (int64_t len : {5, 6, 7, 8}) ASSERT_TRUE(h.batcher_->Submit(h.Make(len)).ok());
+  ASSERT_TRUE(h.WaitBatches(1));
+  EXPECT_EQ(h.batches()[0], (std::vector<int64_t>{5, 6, 7}));
+  EXPECT_EQ(h.batcher_->depth(), 1);
+}
+
+TEST(BatcherTest, PartialBatchGoesWhenTheDelayExpires) {
+  Harness h(Limits(8, 2000));
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(5)).ok());
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(6)).ok());
+  h.batcher_->Wake();
+  EXPECT_TRUE(h.batches().empty());  // fake time has not moved
+  h.clock_.Advance(milliseconds(2));
+  h.batcher_->Wake();
+  ASSERT_TRUE(h.WaitBatches(1));
+  EXPECT_EQ(h.batches()[0], (std::vector<int64_t>{5, 6}));
+}
+
+TEST(BatcherTest, QueueFullIsResourceExhaustedAtOnce) {
+  Harness h(Limits(8, 1000000, /*queue=*/2));
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(1)).ok());
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(2)).ok());
+  absl::Status s = h.batcher_->Submit(h.Make(3));
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(s.message(), HasSubstr("max_queue_size=2"));
+  EXPECT_THAT(h.metrics_.Serialize(),
+              HasSubstr("lion_rejected_total{model=\"m\",reason=\"overloaded\"} 1"));
+  EXPECT_THAT(h.metrics_.Serialize(), HasSubstr("lion_queue_depth{model=\"m\"} 2"));
+}
+
+TEST(BatcherTest, ExpiredRequestsAreDroppedNotComputed) {
+  Harness h(Limits(8, 10000));
+  auto r = h.Make(5);
+  r->deadline = h.clock_.Now() + milliseconds(1);
+  ASSERT_TRUE(h.batcher_->Submit(std::move(r)).ok());
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(6)).ok());
+  h.clock_.Advance(milliseconds(1));
+  h.batcher_->Wake();
+  ASSERT_TRUE(h.WaitCompletions(1));
+  EXPECT_EQ(h.completions()[0].first, 5);
+  EXPECT_EQ(h.completions()[0].second.code(), absl::StatusCode::kDeadlineExceeded);
+  h.clock_.Advance(milliseconds(10));
+  h.batcher_->Wake();
+  ASSERT_TRUE(h.WaitBatches(1));
+  EXPECT_EQ(h.batches()[0], (std::vector<int64_t>{6}));
+  EXPECT_THAT(h.metrics_.Serialize(),
+              HasSubstr("lion_rejected_total{model=\"m\",reason=\"deadline\"} 1"));
+}
+
+TEST(BatcherTest, CancelledRequestsAreDropped) {
+  Harness h(Limits(8, 1000000));
+  auto r = h.Make(5);
+  auto flag = std::make_shared<std::atomic<bool>>(false);
+  r->cancelled = flag;
+  ASSERT_TRUE(h.batcher_->Submit(std::move(r)).ok());
+  flag->store(true);
+  h.batcher_->Wake();
+  ASSERT_TRUE(h.WaitCompletions(1));
+  EXPECT_EQ(h.completions()[0].second.code(), absl::StatusCode::kCancelled);
+  EXPECT_TRUE(h.batches().empty());
+  EXPECT_THAT(h.metrics_.Serialize(),
+              HasSubstr("lion_rejected_total{model=\"m\",reason=\"cancelled\"} 1"));
+}
+
+TEST(BatcherTest, FlushSendsPartialBatches) {
+  Harness h(Limits(8, 1000000));
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(5)).ok());
+  h.batcher_->Flush();
+  ASSERT_TRUE(h.WaitBatches(1));
+  EXPECT_EQ(h.batches()[0], (std::vector<int64_t>{5}));
+}
+
+TEST(BatcherTest, StopCompletesLeftoversUnavailableAndRefusesNewWork) {
+  Harness h(Limits(8, 1000000));
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(5)).ok());
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(6)).ok());
+  h.batcher_->Stop();
+  auto done = h.completions();
+  ASSERT_EQ(done.size(), 2u);
+  for (auto& [len, status] : done) EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(h.batcher_->Submit(h.Make(7)).code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(h.batches().empty());
+}
+
+TEST(BatcherTest, CreateRejectsBadLimits) {
+  FakeClock clock;
+  metrics::Metrics metrics({"t", "t", "t"});
+  EXPECT_FALSE(Batcher::Create({"m", Limits(0, 1)}, &clock, &metrics, [](runtime::Batch) {}).ok());
+  EXPECT_FALSE(Batcher::Create({"m", Limits(1, 1)}, &clock, &metrics, nullptr).ok());
+}
+
+}  // namespace
+}  // namespace lion::batching

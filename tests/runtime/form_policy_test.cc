@@ -1,0 +1,50 @@
+#include "server/runtime/form_policy.h"
+
+#include "gtest/gtest.h"
+
+namespace lion::runtime {
+namespace {
+
+using kernels::Form;
+
+TEST(FormPolicyTest, MemoryEstimatesFollowTheFormula) {
+  AttentionDims dims{/*heads=*/2, /*head_dim=*/4, /*orders=*/1};
+  EXPECT_EQ(AttentionMemoryBytes(Form::kFull, dims, 3, 10, 4), 2 * 10 * 10 * 3 * 2 * 4);
+  // chunk: 2*L*C + 2*ceil(L/C)*d*d = 80 + 2*3*16 = 176 per (b, h).
+  EXPECT_EQ(AttentionMemoryBytes(Form::kChunk, dims, 3, 10, 4), 176 * 3 * 2 * 4);
+  EXPECT_EQ(AttentionMemoryBytes(Form::kRnn, dims, 3, 10, 4), 2 * 4 * 5 * 3 * 2 * 4);
+  dims.orders = 2;
+  EXPECT_EQ(AttentionMemoryBytes(Form::kRnn, dims, 3, 10, 4), 2 * 4 * 5 * 3 * 2 * 4 * 2);
+}
+
+TEST(FormPolicyTest, FullUpToItsLimitThenChunk) {
+  FormLimits limits{/*full_max_tokens=*/128, /*chunk_size=*/32, /*rnn_min_tokens=*/0,
+                    /*memory_budget_bytes=*/int64_t{1} << 40};
+  AttentionDims dims{4, 16, 1};
+  EXPECT_EQ(ChooseForm(limits, dims, 8, 1), Form::kFull);
+  EXPECT_EQ(ChooseForm(limits, dims, 8, 128), Form::kFull);
+  EXPECT_EQ(ChooseForm(limits, dims, 8, 129), Form::kChunk);
+  EXPECT_EQ(ChooseForm(limits, dims, 8, 100000), Form::kChunk);
+}
+
+TEST(FormPolicyTest, RnnFromItsThreshold) {
+  FormLimits limits{128, 32, /*rnn_min_tokens=*/4096, int64_t{1} << 40};
+  AttentionDims dims{4, 16, 1};
+  EXPECT_EQ(ChooseForm(limits, dims, 1, 4095), Form::kChunk);
+  EXPECT_EQ(ChooseForm(limits, dims, 1, 4096), Form::kRnn);
+}
+
+TEST(FormPolicyTest, MemoryBudgetPushesTowardsSmallerForms) {
+  AttentionDims dims{4, 16, 1};
+  const int64_t batch = 16, len = 100;
+  FormLimits limits{/*full_max_tokens=*/1000, 32, 0, 0};
+  limits.memory_budget_bytes = AttentionMemoryBytes(Form::kFull, dims, batch, len, 32);
+  EXPECT_EQ(ChooseForm(limits, dims, batch, len), Form::kFull);
+  limits.memory_budget_bytes -= 1;
+  EXPECT_EQ(ChooseForm(limits, dims, batch, len), Form::kChunk);
+  limits.memory_budget_bytes = AttentionMemoryBytes(Form::kChunk, dims, batch, len, 32) - 1;
+  EXPECT_EQ(ChooseForm(limits, dims, batch, len), Form::kRnn);
+}
+
+}  // namespace
+}  // namespace lion::runtime
