@@ -36,10 +36,10 @@ bench() {  # name, flags...
 start_server
 bench batching --concurrency=1,8,64 --length=fixed:128 --duration_s="$DURATION" --requests=0
 for L in 64 256 1024 4096 16384; do
-  n=$(( L >= 4096 ? 4 : 20 ))
+  n=$(( L >= 4096 ? 6 : 40 ))
   for form in auto full chunk rnn; do
     bench "form_${L}_${form}" --concurrency=1 --length=fixed:$L --form=$form --requests=$n \
-      --duration_s=120 --warmup_s=0
+      --duration_s=120 --warmup_s=1
   done
 done
 stop_server

@@ -1,8 +1,10 @@
 #include "server/runtime/calibration.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -37,15 +39,25 @@ std::vector<float> Flatten(const SequenceOutput& o) {
 }
 
 // Best-of-three seconds for one forward.
+// Seconds per sequence of one forward over a batch of kCalibrationBatch
+// copies of `input` (best of 3): served traffic arrives batched, and which
+// form is fastest depends on the batch as well as the length.
+constexpr int kCalibrationBatch = 4;
+
 absl::StatusOr<double> Time(Model& model, const SequenceInput& input, const OutputRequest& out,
                             Form form, int64_t chunk_size) {
+  const std::vector<const SequenceInput*> inputs(kCalibrationBatch, &input);
+  const std::vector<const OutputRequest*> outputs(kCalibrationBatch, &out);
+  BatchOptions options;
+  options.form = form;
+  options.chunk_size = chunk_size;
   double best = 1e30;
   for (int rep = 0; rep < 3; ++rep) {
     auto t0 = std::chrono::steady_clock::now();
-    RETURN_IF_ERROR(RunOne(model, input, out, form, chunk_size).status());
+    RETURN_IF_ERROR(model.Forward(inputs, outputs, options).status());
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  return best;
+  return best / kCalibrationBatch;
 }
 
 }  // namespace
@@ -123,22 +135,36 @@ absl::StatusOr<Calibration> Calibrate(Model& model, int64_t max_length, int64_t 
     ASSIGN_OR_RETURN(double t, Time(model, longest, outputs, Form::kChunk, c));
     if (t < best) best = t, cal.chunk_size = c;
   }
-  bool full_wins = true;
+  // Time every form at every length first, then derive the limits so that
+  // the form AUTO picks is within kSlack of the fastest at every measured
+  // length (single best-of-3 timings differ by a few percent between runs).
+  constexpr double kSlack = 1.05;
+  std::vector<std::array<double, 3>> times;
+  std::vector<int64_t> measured;
   for (int64_t len : lengths) {
     const SequenceInput input = SampleInput(d, len);
-    double t[3];
+    std::array<double, 3> t;
     for (int f = 0; f < 3; ++f) {
       ASSIGN_OR_RETURN(t[f], Time(model, input, outputs, kForms[f], cal.chunk_size));
     }
-    full_wins = full_wins && t[0] <= t[1];
-    if (full_wins) cal.full_max_tokens = len;
-    if (t[2] < std::min(t[0], t[1])) {
-      if (cal.rnn_min_tokens == 0) cal.rnn_min_tokens = len;
-    } else {
-      cal.rnn_min_tokens = 0;  // RNN must win from its threshold on
-    }
+    times.push_back(t);
+    measured.push_back(len);
     // Bound start-up time: stop once a single forward gets slow.
-    if (std::max({t[0], t[1], t[2]}) > 0.1) break;
+    if (std::max({t[0], t[1], t[2]}) * kCalibrationBatch > 0.2) break;
+  }
+  auto near_best = [&](size_t i, int f) {
+    return times[i][f] <= kSlack * std::min({times[i][0], times[i][1], times[i][2]});
+  };
+  // Full up to the longest length to which it stays near the best.
+  for (size_t i = 0; i < measured.size() && near_best(i, 0); ++i) cal.full_max_tokens = measured[i];
+  // RNN from the shortest length from which it stays near the best (and it is
+  // the best at the longest length measured, which longer inputs extrapolate).
+  const size_t last = measured.size() - 1;
+  if (times[last][2] <= std::min(times[last][0], times[last][1])) {
+    size_t from = last;
+    while (from > 0 && near_best(from - 1, 2)) --from;
+    cal.rnn_min_tokens = measured[from];
+    if (cal.full_max_tokens >= cal.rnn_min_tokens) cal.full_max_tokens = cal.rnn_min_tokens - 1;
   }
   return cal;
 }
@@ -166,6 +192,8 @@ absl::Status SaveCalibration(const std::string& path, const Calibration& c) {
                       {"full_max_tokens", c.full_max_tokens},
                       {"chunk_size", c.chunk_size},
                       {"rnn_min_tokens", c.rnn_min_tokens}};
+  std::error_code ec;  // the cache folder may not exist yet
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   std::ofstream out(path);
   out << j.dump(2) << "\n";
   if (!out) return absl::UnavailableError(absl::StrCat("cannot write ", path));
