@@ -133,9 +133,13 @@ absl::StatusOr<std::unique_ptr<api::ServedModel>> StartModel(const std::string& 
   ASSIGN_OR_RETURN(slot->runner,
                    runtime::Runner::Create(std::move(model), served->limits, Clock::Real(), metrics));
   runtime::Runner* runner = slot->runner.get();
+  batching::BatcherOptions batcher_options{d.name, options.batching,
+                                           [runner] { return runner->Idle(); }};
   ASSIGN_OR_RETURN(slot->batcher,
-                   batching::Batcher::Create({d.name, options.batching}, Clock::Real(), metrics,
+                   batching::Batcher::Create(batcher_options, Clock::Real(), metrics,
                                              [runner](runtime::Batch b) { runner->Submit(std::move(b)); }));
+  batching::Batcher* batcher = slot->batcher.get();
+  runner->SetOnIdle([batcher] { batcher->Wake(); });
   served->batcher = slot->batcher.get();
   return served;
 }

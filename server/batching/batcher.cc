@@ -129,7 +129,13 @@ void Batcher::Loop() {
       pending.push_back({r->length, r->arrival, r->deadline, r->IsCancelled(), GroupOf(*r)});
     }
     const TimePoint now = clock_->Now();
-    const BatchPlan plan = PlanBatch(pending, now, limits_, flush_);
+    BatchPlan plan = PlanBatch(pending, now, limits_, flush_);
+    // Runner busy: keep the batch open (it grows) but still drop what expired.
+    const bool held = !plan.batch.empty() && options_.ready && !options_.ready();
+    if (held) {
+      plan.batch.clear();
+      plan.wake_at = now + std::chrono::milliseconds(5);  // Wake() normally comes first
+    }
     Dropped dropped;
     runtime::Batch batch = TakePlanned(plan, &dropped);
     if (queue_.empty()) flush_ = false;

@@ -29,6 +29,11 @@ namespace lion::batching {
 struct BatcherOptions {
   std::string model;  // metric label
   config::BatchingOptions limits;
+  // When set, a batch is formed only while ready() is true (the runner is
+  // idle), so requests that queue up during a batch all join the next one;
+  // whoever makes it true again calls Wake(). Expired and cancelled requests
+  // are dropped meanwhile. Unset: batches form as soon as the policy says.
+  std::function<bool()> ready;
 };
 
 class Batcher {

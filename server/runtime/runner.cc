@@ -71,6 +71,16 @@ void Runner::Submit(Batch batch) {
   }
 }
 
+bool Runner::Idle() const {
+  absl::MutexLock lock(&mu_);
+  return inbox_.empty() && !busy_;
+}
+
+void Runner::SetOnIdle(std::function<void()> on_idle) {
+  absl::MutexLock lock(&mu_);
+  on_idle_ = std::move(on_idle);
+}
+
 void Runner::Stop() {
   {
     absl::MutexLock lock(&mu_);
@@ -89,9 +99,17 @@ void Runner::Loop() {
       if (inbox_.empty()) return;  // stopping, nothing left
       batch = std::move(inbox_.front());
       inbox_.pop_front();
+      busy_ = true;
       cv_.SignalAll();  // room for the next batch
     }
     Execute(std::move(batch));
+    std::function<void()> on_idle;
+    {
+      absl::MutexLock lock(&mu_);
+      busy_ = false;
+      if (inbox_.empty()) on_idle = on_idle_;
+    }
+    if (on_idle) on_idle();
   }
 }
 

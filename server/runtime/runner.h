@@ -11,6 +11,7 @@
 #define LION_SERVER_RUNTIME_RUNNER_H_
 
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -45,6 +46,14 @@ class Runner {
   // Runs what is queued, then joins the thread. Idempotent.
   void Stop();
 
+  // True when no batch is waiting or running: a batch formed now would start
+  // at once. The batcher plans only then, so that everything that queued up
+  // during the previous batch joins the next one.
+  bool Idle() const;
+  // Called (on the runner thread) each time the runner becomes idle. Set it
+  // before traffic starts; it must not block.
+  void SetOnIdle(std::function<void()> on_idle);
+
   const ModelDescription& description() const { return description_; }
   const FormLimits& limits() const { return limits_; }
 
@@ -61,8 +70,10 @@ class Runner {
   Clock* const clock_;
   metrics::Metrics* const metrics_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   absl::CondVar cv_;
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;  // a batch is executing
+  std::function<void()> on_idle_ ABSL_GUARDED_BY(mu_);
   std::deque<Batch> inbox_ ABSL_GUARDED_BY(mu_);  // at most one waiting batch
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
