@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -99,8 +100,21 @@ absl::StatusOr<runtime::Calibration> CalibrationFor(runtime::Model& model,
   }
   Log("INFO", "calibrated", {{"model", cal.model}, {"full_max_tokens", absl::StrCat(cal.full_max_tokens)},
                              {"chunk_size", absl::StrCat(cal.chunk_size)},
-                             {"rnn_min_tokens", absl::StrCat(cal.rnn_min_tokens)}});
+                             {"rnn_min_tokens", absl::StrCat(cal.rnn_min_tokens)},
+                             {"single_full_max_tokens", absl::StrCat(cal.single.full_max_tokens)},
+                             {"single_rnn_min_tokens", absl::StrCat(cal.single.rnn_min_tokens)}});
   return cal;
+}
+
+// Runs LibTorch work on a short-lived thread, never on main. Once a thread
+// that stays alive has run LibTorch's OpenMP parallel regions, parallel
+// regions started from other threads (the runners) ran at about half speed
+// here (bench: LION_BENCH_IN_THREAD=1); a finished thread's pool goes with it.
+template <typename T, typename F>
+absl::StatusOr<T> OffMainThread(F f) {
+  absl::StatusOr<T> result = absl::InternalError("did not run");
+  std::thread([&] { result = f(); }).join();
+  return result;
 }
 
 // Load, warm up, calibrate and start the threads of the model in `dir`.
@@ -112,7 +126,8 @@ absl::StatusOr<std::unique_ptr<api::ServedModel>> StartModel(const std::string& 
   torch_options.device = options.device;
   torch_options.threads = options.threads;
   ASSIGN_OR_RETURN(std::unique_ptr<runtime::Model> model,
-                   runtime::LoadTorchModel(dir, torch_options));
+                   OffMainThread<std::unique_ptr<runtime::Model>>(
+                       [&] { return runtime::LoadTorchModel(dir, torch_options); }));
   auto served = std::make_unique<api::ServedModel>();
   served->description = model->description();
   const runtime::ModelDescription& d = served->description;
@@ -121,9 +136,14 @@ absl::StatusOr<std::unique_ptr<api::ServedModel>> StartModel(const std::string& 
                                  ? std::min(d.max_input_tokens, options.max_input_tokens)
                                  : options.max_input_tokens;
   const int64_t warm_chunk = options.form.chunk_size > 0 ? options.form.chunk_size : 64;
-  RETURN_IF_ERROR(runtime::WarmUp(*model, warm_chunk));
+  RETURN_IF_ERROR(OffMainThread<bool>([&]() -> absl::StatusOr<bool> {
+                    RETURN_IF_ERROR(runtime::WarmUp(*model, warm_chunk));
+                    return true;
+                  }).status());
   Log("INFO", "model warmed up", {{"model", d.name}});
-  ASSIGN_OR_RETURN(runtime::Calibration cal, CalibrationFor(*model, options, served->max_input_tokens));
+  ASSIGN_OR_RETURN(runtime::Calibration cal,
+                   OffMainThread<runtime::Calibration>(
+                       [&] { return CalibrationFor(*model, options, served->max_input_tokens); }));
   served->limits = runtime::ResolveLimits(options.form, cal);
   if (d.architecture != "lion_vit") {
     ASSIGN_OR_RETURN(served->tokenizer, api::LoadTokenizer(dir));

@@ -39,15 +39,12 @@ std::vector<float> Flatten(const SequenceOutput& o) {
 }
 
 // Best-of-three seconds for one forward.
-// Seconds per sequence of one forward over a batch of kCalibrationBatch
-// copies of `input` (best of 3): served traffic arrives batched, and which
-// form is fastest depends on the batch as well as the length.
-constexpr int kCalibrationBatch = 4;
-
+// Seconds per sequence of one forward over a batch of `batch` copies of
+// `input` (best of 3).
 absl::StatusOr<double> Time(Model& model, const SequenceInput& input, const OutputRequest& out,
-                            Form form, int64_t chunk_size) {
-  const std::vector<const SequenceInput*> inputs(kCalibrationBatch, &input);
-  const std::vector<const OutputRequest*> outputs(kCalibrationBatch, &out);
+                            Form form, int64_t chunk_size, int batch) {
+  const std::vector<const SequenceInput*> inputs(batch, &input);
+  const std::vector<const OutputRequest*> outputs(batch, &out);
   BatchOptions options;
   options.form = form;
   options.chunk_size = chunk_size;
@@ -57,7 +54,51 @@ absl::StatusOr<double> Time(Model& model, const SequenceInput& input, const Outp
     RETURN_IF_ERROR(model.Forward(inputs, outputs, options).status());
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
-  return best / kCalibrationBatch;
+  return best / batch;
+}
+
+// Served traffic comes alone (batch 1) or batched; which form is fastest
+// depends on both, so each gets its own limits.
+constexpr int kBatchedCalibration = 4;
+
+// Times every form at every length, then derives limits under which the form
+// AUTO picks is within kSlack of the fastest at every measured length (single
+// best-of-3 timings differ by a few percent between runs). Longer inputs
+// follow the longest length measured.
+absl::StatusOr<FormThresholds> DeriveThresholds(Model& model, const std::vector<int64_t>& lengths,
+                                                const OutputRequest& outputs, int64_t chunk_size,
+                                                int batch) {
+  constexpr double kSlack = 1.05;
+  const ModelDescription& d = model.description();
+  std::vector<std::array<double, 3>> times;
+  std::vector<int64_t> measured;
+  for (int64_t len : lengths) {
+    const SequenceInput input = SampleInput(d, len);
+    std::array<double, 3> t;
+    for (int f = 0; f < 3; ++f) {
+      ASSIGN_OR_RETURN(t[f], Time(model, input, outputs, kForms[f], chunk_size, batch));
+    }
+    times.push_back(t);
+    measured.push_back(len);
+    // Bound start-up time: stop once a forward gets slow.
+    if (std::max({t[0], t[1], t[2]}) * batch > 0.2) break;
+  }
+  auto near_best = [&](size_t i, int f) {
+    return times[i][f] <= kSlack * std::min({times[i][0], times[i][1], times[i][2]});
+  };
+  FormThresholds th;
+  // Full up to the longest length to which it stays near the best.
+  for (size_t i = 0; i < measured.size() && near_best(i, 0); ++i) th.full_max_tokens = measured[i];
+  // RNN from the shortest length from which it stays near the best, if it is
+  // the best at the longest length measured.
+  const size_t last = measured.size() - 1;
+  if (times[last][2] <= std::min(times[last][0], times[last][1])) {
+    size_t from = last;
+    while (from > 0 && near_best(from - 1, 2)) --from;
+    th.rnn_min_tokens = measured[from];
+    if (th.full_max_tokens >= th.rnn_min_tokens) th.full_max_tokens = th.rnn_min_tokens - 1;
+  }
+  return th;
 }
 
 }  // namespace
@@ -128,44 +169,18 @@ absl::StatusOr<Calibration> Calibrate(Model& model, int64_t max_length, int64_t 
     if (lengths.empty()) lengths.push_back(std::max<int64_t>(1, max_length));
   }
   Calibration cal{d.name, d.device, threads, 0, 64, 0};
-  // Chunk size: the fastest candidate on a long input.
+  // Chunk size: the fastest candidate on a long input, batched.
   const SequenceInput longest = SampleInput(d, std::min<int64_t>(lengths.back(), 512));
   double best = 1e30;
   for (int64_t c : {32, 64, 128}) {
-    ASSIGN_OR_RETURN(double t, Time(model, longest, outputs, Form::kChunk, c));
+    ASSIGN_OR_RETURN(double t, Time(model, longest, outputs, Form::kChunk, c, kBatchedCalibration));
     if (t < best) best = t, cal.chunk_size = c;
   }
-  // Time every form at every length first, then derive the limits so that
-  // the form AUTO picks is within kSlack of the fastest at every measured
-  // length (single best-of-3 timings differ by a few percent between runs).
-  constexpr double kSlack = 1.05;
-  std::vector<std::array<double, 3>> times;
-  std::vector<int64_t> measured;
-  for (int64_t len : lengths) {
-    const SequenceInput input = SampleInput(d, len);
-    std::array<double, 3> t;
-    for (int f = 0; f < 3; ++f) {
-      ASSIGN_OR_RETURN(t[f], Time(model, input, outputs, kForms[f], cal.chunk_size));
-    }
-    times.push_back(t);
-    measured.push_back(len);
-    // Bound start-up time: stop once a single forward gets slow.
-    if (std::max({t[0], t[1], t[2]}) * kCalibrationBatch > 0.2) break;
-  }
-  auto near_best = [&](size_t i, int f) {
-    return times[i][f] <= kSlack * std::min({times[i][0], times[i][1], times[i][2]});
-  };
-  // Full up to the longest length to which it stays near the best.
-  for (size_t i = 0; i < measured.size() && near_best(i, 0); ++i) cal.full_max_tokens = measured[i];
-  // RNN from the shortest length from which it stays near the best (and it is
-  // the best at the longest length measured, which longer inputs extrapolate).
-  const size_t last = measured.size() - 1;
-  if (times[last][2] <= std::min(times[last][0], times[last][1])) {
-    size_t from = last;
-    while (from > 0 && near_best(from - 1, 2)) --from;
-    cal.rnn_min_tokens = measured[from];
-    if (cal.full_max_tokens >= cal.rnn_min_tokens) cal.full_max_tokens = cal.rnn_min_tokens - 1;
-  }
+  ASSIGN_OR_RETURN(FormThresholds batched,
+                   DeriveThresholds(model, lengths, outputs, cal.chunk_size, kBatchedCalibration));
+  ASSIGN_OR_RETURN(cal.single, DeriveThresholds(model, lengths, outputs, cal.chunk_size, 1));
+  cal.full_max_tokens = batched.full_max_tokens;
+  cal.rnn_min_tokens = batched.rnn_min_tokens;
   return cal;
 }
 
@@ -177,9 +192,12 @@ absl::StatusOr<Calibration> LoadCalibration(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": not a calibration JSON object"));
   }
   try {
-    return Calibration{j.at("model").get<std::string>(),     j.at("device").get<std::string>(),
-                       j.at("threads").get<int64_t>(),       j.at("full_max_tokens").get<int64_t>(),
-                       j.at("chunk_size").get<int64_t>(),    j.at("rnn_min_tokens").get<int64_t>()};
+    Calibration c{j.at("model").get<std::string>(),     j.at("device").get<std::string>(),
+                  j.at("threads").get<int64_t>(),       j.at("full_max_tokens").get<int64_t>(),
+                  j.at("chunk_size").get<int64_t>(),    j.at("rnn_min_tokens").get<int64_t>()};
+    c.single.full_max_tokens = j.at("single").at("full_max_tokens").get<int64_t>();
+    c.single.rnn_min_tokens = j.at("single").at("rnn_min_tokens").get<int64_t>();
+    return c;
   } catch (const nlohmann::json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", e.what()));
   }
@@ -191,7 +209,10 @@ absl::Status SaveCalibration(const std::string& path, const Calibration& c) {
                       {"threads", c.threads},
                       {"full_max_tokens", c.full_max_tokens},
                       {"chunk_size", c.chunk_size},
-                      {"rnn_min_tokens", c.rnn_min_tokens}};
+                      {"rnn_min_tokens", c.rnn_min_tokens},
+                      {"single",
+                       {{"full_max_tokens", c.single.full_max_tokens},
+                        {"rnn_min_tokens", c.single.rnn_min_tokens}}}};
   std::error_code ec;  // the cache folder may not exist yet
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   std::ofstream out(path);
@@ -210,6 +231,10 @@ FormLimits ResolveLimits(const config::FormOptions& flags, const Calibration& c)
   limits.full_max_tokens = flags.full_max_tokens > 0 ? flags.full_max_tokens : c.full_max_tokens;
   limits.chunk_size = flags.chunk_size > 0 ? flags.chunk_size : std::max<int64_t>(1, c.chunk_size);
   limits.rnn_min_tokens = flags.rnn_min_tokens > 0 ? flags.rnn_min_tokens : c.rnn_min_tokens;
+  // Flags pin both batch regimes.
+  limits.single = FormThresholds{
+      flags.full_max_tokens > 0 ? flags.full_max_tokens : c.single.full_max_tokens,
+      flags.rnn_min_tokens > 0 ? flags.rnn_min_tokens : c.single.rnn_min_tokens};
   limits.memory_budget_bytes = flags.memory_budget_bytes;
   return limits;
 }

@@ -24,6 +24,8 @@ struct Calibration {
   int64_t full_max_tokens = 0;
   int64_t chunk_size = 0;
   int64_t rnn_min_tokens = 0;  // 0: the RNN form never won on time
+  // The limits above are for batches of several requests; these for one alone.
+  FormThresholds single;
 };
 
 // A valid input of `length` tokens for the model (text: in-vocabulary ids;

@@ -8,10 +8,17 @@
 #define LION_SERVER_RUNTIME_FORM_POLICY_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "lion/kernels/attention_options.h"
 
 namespace lion::runtime {
+
+// Where the full form stops and the RNN form starts, by padded length.
+struct FormThresholds {
+  int64_t full_max_tokens = 0;
+  int64_t rnn_min_tokens = 0;  // 0 = RNN only when memory demands it
+};
 
 // Limits in force (calibrated, or pinned by flags). Copyable.
 struct FormLimits {
@@ -19,6 +26,9 @@ struct FormLimits {
   int64_t chunk_size = 64;
   int64_t rnn_min_tokens = 0;  // 0 = RNN only when memory demands it
   int64_t memory_budget_bytes = int64_t{1} << 30;
+  // Thresholds for a batch of one request (a lone request and a batch can
+  // favour different forms); unset = the ones above.
+  std::optional<FormThresholds> single;
 };
 
 // The attention shape that drives memory: heads and per-head width.

@@ -48,8 +48,8 @@ ModelDescription Describe(const model::ModelConfig& c, const std::string& name,
 
 class TorchModel final : public Model {
  public:
-  TorchModel(std::unique_ptr<model::LionModel> m, ModelDescription d)
-      : model_(std::move(m)), description_(std::move(d)) {}
+  TorchModel(std::unique_ptr<model::LionModel> m, ModelDescription d, int threads)
+      : model_(std::move(m)), description_(std::move(d)), threads_(threads) {}
 
   const ModelDescription& description() const override { return description_; }
 
@@ -60,6 +60,9 @@ class TorchModel final : public Model {
       return absl::InvalidArgumentError("one output request per input");
     }
     c10::InferenceMode guard;
+    // The intra-op thread count is per calling thread in LibTorch's OpenMP
+    // build: set it on whichever thread runs the model (the runner).
+    if (threads_ > 0 && at::get_num_threads() != threads_) at::set_num_threads(threads_);
     std::vector<SequenceOutput> results(inputs.size());
     const model::ForwardOptions fo{options.form, options.chunk_size};
     // Images of one batch may differ in size: one forward per size group.
@@ -171,6 +174,7 @@ class TorchModel final : public Model {
 
   const std::unique_ptr<model::LionModel> model_;
   const ModelDescription description_;
+  const int threads_;  // intra-op threads to use on whichever thread runs Forward
 };
 
 }  // namespace
@@ -188,7 +192,7 @@ absl::StatusOr<std::unique_ptr<Model>> LoadTorchModel(const std::string& model_d
   if (name.empty()) name = std::filesystem::path(model_dir).parent_path().filename().string();
   ModelDescription d = Describe(m->config(), name, model_dir);
   d.device = options.device;
-  return std::unique_ptr<Model>(new TorchModel(std::move(m), std::move(d)));
+  return std::unique_ptr<Model>(new TorchModel(std::move(m), std::move(d), options.threads));
 }
 
 }  // namespace lion::runtime

@@ -17,6 +17,7 @@ TEST(CalibrationTest, SaveLoadRoundTripAndErrors) {
   const std::string path =
       (std::filesystem::temp_directory_path() / "lion_calibration_test.json").string();
   Calibration c{"m", "cpu", 2, 256, 64, 4096};
+  c.single = FormThresholds{32, 128};
   ASSERT_TRUE(SaveCalibration(path, c).ok());
   auto loaded = LoadCalibration(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
@@ -24,6 +25,8 @@ TEST(CalibrationTest, SaveLoadRoundTripAndErrors) {
   EXPECT_EQ(loaded->chunk_size, 64);
   EXPECT_EQ(loaded->rnn_min_tokens, 4096);
   EXPECT_EQ(loaded->device, "cpu");
+  EXPECT_EQ(loaded->single.full_max_tokens, 32);
+  EXPECT_EQ(loaded->single.rnn_min_tokens, 128);
   FILE* f = std::fopen(path.c_str(), "w");
   std::fputs("{\"model\": 3", f);
   std::fclose(f);

@@ -34,6 +34,16 @@ TEST(FormPolicyTest, RnnFromItsThreshold) {
   EXPECT_EQ(ChooseForm(limits, dims, 1, 4096), Form::kRnn);
 }
 
+TEST(FormPolicyTest, ALoneRequestUsesItsOwnThresholds) {
+  FormLimits limits{/*full_max_tokens=*/256, 32, /*rnn_min_tokens=*/0, int64_t{1} << 40};
+  limits.single = FormThresholds{/*full_max_tokens=*/0, /*rnn_min_tokens=*/64};
+  AttentionDims dims{4, 16, 1};
+  EXPECT_EQ(ChooseForm(limits, dims, 1, 32), Form::kChunk);
+  EXPECT_EQ(ChooseForm(limits, dims, 1, 64), Form::kRnn);
+  EXPECT_EQ(ChooseForm(limits, dims, 2, 64), Form::kFull);
+  EXPECT_EQ(ChooseForm(limits, dims, 2, 1000), Form::kChunk);
+}
+
 TEST(FormPolicyTest, MemoryBudgetPushesTowardsSmallerForms) {
   AttentionDims dims{4, 16, 1};
   const int64_t batch = 16, len = 100;
