@@ -9,6 +9,15 @@
 #include <cmath>
 #include <cstdint>
 
+// Tells the compiler a loop's iterations are independent (vectorize it).
+#if defined(__clang__)
+#define LION_VECTORIZE_LOOP _Pragma("clang loop vectorize(enable)")
+#elif defined(__GNUC__)
+#define LION_VECTORIZE_LOOP _Pragma("GCC ivdep")
+#else
+#define LION_VECTORIZE_LOOP
+#endif
+
 namespace lion::kernels::internal {
 
 inline float ExpNonPositive(float x) {
@@ -29,7 +38,7 @@ inline float ExpNonPositive(float x) {
 
 // y[i] = exp(x[i]) for x[i] <= 0 (values > 0 are treated as 0). In place is fine.
 inline void ExpNonPositive(const float* x, float* y, int64_t n) {
-#pragma GCC ivdep
+LION_VECTORIZE_LOOP
   for (int64_t i = 0; i < n; ++i) y[i] = ExpNonPositive(x[i]);
 }
 

@@ -11,6 +11,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "cpu/fast_exp.h"
 #include "cpu/forms.h"
 
 namespace lion::kernels::internal {
@@ -44,7 +45,7 @@ void Scan(const ScanArgs& a, bool forward, std::vector<float>& S, std::vector<fl
     for (int64_t r = 0; r < dk; ++r) {
       float* s = S.data() + r * dv;
       const float kr = ki[r], qr = qi[r];
-#pragma GCC ivdep
+LION_VECTORIZE_LOOP
       for (int64_t e = 0; e < dv; ++e) {
         const float updated = decay * s[e] + kr * vi[e];
         s[e] = updated;
