@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,11 +111,11 @@ absl::StatusOr<runtime::Calibration> CalibrationFor(runtime::Model& model,
 // that stays alive has run LibTorch's OpenMP parallel regions, parallel
 // regions started from other threads (the runners) ran at about half speed
 // here (bench: LION_BENCH_IN_THREAD=1); a finished thread's pool goes with it.
-template <typename T, typename F>
-absl::StatusOr<T> OffMainThread(F f) {
-  absl::StatusOr<T> result = absl::InternalError("did not run");
-  std::thread([&] { result = f(); }).join();
-  return result;
+template <typename F>
+auto OffMainThread(F f) -> decltype(f()) {
+  std::optional<decltype(f())> result;
+  std::thread([&] { result.emplace(f()); }).join();
+  return *std::move(result);
 }
 
 // Load, warm up, calibrate and start the threads of the model in `dir`.
@@ -126,8 +127,7 @@ absl::StatusOr<std::unique_ptr<api::ServedModel>> StartModel(const std::string& 
   torch_options.device = options.device;
   torch_options.threads = options.threads;
   ASSIGN_OR_RETURN(std::unique_ptr<runtime::Model> model,
-                   OffMainThread<std::unique_ptr<runtime::Model>>(
-                       [&] { return runtime::LoadTorchModel(dir, torch_options); }));
+                   OffMainThread([&] { return runtime::LoadTorchModel(dir, torch_options); }));
   auto served = std::make_unique<api::ServedModel>();
   served->description = model->description();
   const runtime::ModelDescription& d = served->description;
@@ -136,14 +136,12 @@ absl::StatusOr<std::unique_ptr<api::ServedModel>> StartModel(const std::string& 
                                  ? std::min(d.max_input_tokens, options.max_input_tokens)
                                  : options.max_input_tokens;
   const int64_t warm_chunk = options.form.chunk_size > 0 ? options.form.chunk_size : 64;
-  RETURN_IF_ERROR(OffMainThread<bool>([&]() -> absl::StatusOr<bool> {
-                    RETURN_IF_ERROR(runtime::WarmUp(*model, warm_chunk));
-                    return true;
-                  }).status());
+  RETURN_IF_ERROR(OffMainThread([&] { return runtime::WarmUp(*model, warm_chunk); }));
   Log("INFO", "model warmed up", {{"model", d.name}});
   ASSIGN_OR_RETURN(runtime::Calibration cal,
-                   OffMainThread<runtime::Calibration>(
-                       [&] { return CalibrationFor(*model, options, served->max_input_tokens); }));
+                   OffMainThread([&] {
+                     return CalibrationFor(*model, options, served->max_input_tokens);
+                   }));
   served->limits = runtime::ResolveLimits(options.form, cal);
   if (d.architecture != "lion_vit") {
     ASSIGN_OR_RETURN(served->tokenizer, api::LoadTokenizer(dir));

@@ -67,6 +67,10 @@ absl::StatusOr<NumDen> NumDenImpl(const at::Tensor& q_in, const at::Tensor& k_in
                                   const at::Tensor& lengths, const AttentionOptions& options) {
   const int64_t B = q_in.size(0), H = q_in.size(1), L = q_in.size(2);
   const int64_t dk = q_in.size(3), dv = v_in.size(3), R = B * H;
+  if (!q_in.device().is_cpu()) {
+    return absl::UnimplementedError(
+        absl::StrCat("LION attention on ", q_in.device().str(), " is not built in this binary"));
+  }
   at::Tensor k = k_in, v = v_in;
   std::vector<int64_t> row_lengths(R, L);
   at::Tensor valid;  // [B, 1, L, 1]
@@ -76,19 +80,14 @@ absl::StatusOr<NumDen> NumDenImpl(const at::Tensor& q_in, const at::Tensor& k_in
     valid = ValidMask(lengths, L, q_in.options()).view({B, 1, L, 1});
     k = k * valid;
     v = v * valid;
-    const at::Tensor l = lengths.cpu();
-    for (int64_t b = 0; b < B; ++b) {
-      for (int64_t h = 0; h < H; ++h) row_lengths[b * H + h] = l[b].item<int64_t>();
-    }
+    const at::Tensor l = lengths.to(at::kCPU).contiguous();
+    const int64_t* lp = l.data_ptr<int64_t>();
+    for (int64_t r = 0; r < R; ++r) row_lengths[r] = lp[r / H];
   }
   const at::Tensor q3 = q_in.reshape({R, L, dk}).contiguous();
   const at::Tensor k3 = k.reshape({R, L, dk}).contiguous();
   const at::Tensor v3 = v.reshape({R, L, dv}).contiguous();
   const at::Tensor g3 = g_in.reshape({R, L}).contiguous();
-  if (!q_in.device().is_cpu()) {
-    return absl::UnimplementedError(
-        absl::StrCat("LION attention on ", q_in.device().str(), " is not built in this binary"));
-  }
   NumDen nd;
   switch (options.form) {
     case Form::kFull:

@@ -19,13 +19,6 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> SnakeOrders(int64_t rows, 
   return {row_snake, col_snake};
 }
 
-namespace {
-absl::StatusOr<at::Tensor> LoadDecayParam(Weights& w, const std::string& name,
-                                          const ModelConfig& c) {
-  return w.Get(name, {c.num_heads});
-}
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<LionVit>> LionVit::Create(ModelConfig config, Weights& w) {
   const int64_t D = config.hidden_size, H = config.num_heads, F = config.intermediate_size;
   const int64_t p = config.patch_size, C = config.num_channels;
@@ -48,7 +41,7 @@ absl::StatusOr<std::unique_ptr<LionVit>> LionVit::Create(ModelConfig config, Wei
       Decay& d = order == 0 ? b.decay : b.decay2;
       const std::string name = pre + (order == 0 ? "attn.decay" : "attn.decay2");
       if (config.variant == "d") {
-        ASSIGN_OR_RETURN(d.a, LoadDecayParam(w, name, config));
+        ASSIGN_OR_RETURN(d.a, w.Get(name, {H}));
       }
       if (config.variant == "s") {
         ASSIGN_OR_RETURN(d.proj, Linear::Load(w, name + "_proj", H, D));
