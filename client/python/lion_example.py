@@ -10,9 +10,11 @@ gRPC status code of a failed call.
 """
 
 import argparse
+import atexit
 import importlib
 import json
 import pathlib
+import shutil
 import sys
 import tempfile
 
@@ -26,6 +28,8 @@ def load_lion_v1(gen_dir: str | None):
     if gen_dir is None:
         from grpc_tools import protoc
         gen_dir = tempfile.mkdtemp(prefix="lion_v1_")
+        # The modules are imported below; the generated files are not needed after exit.
+        atexit.register(shutil.rmtree, gen_dir, ignore_errors=True)
         rc = protoc.main(["protoc", f"-I{PROTO_ROOT}", f"--python_out={gen_dir}", f"--grpc_python_out={gen_dir}",
                           str(PROTO_ROOT / "lion/v1/lion.proto")])
         if rc != 0:

@@ -11,6 +11,7 @@
 #include "server/api/status_mapping.h"
 #include "server/api/tasks.h"
 #include "server/runtime/runner.h"
+#include "tests/common/temp_path.h"
 #include "tests/runtime/fake_model.h"
 
 namespace lion::api {
@@ -19,9 +20,9 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string TempFile(const std::string& name, const std::string& content) {
-  auto path = std::filesystem::temp_directory_path() / name;
+  const std::string path = testing_util::UniqueTempPath(name);
   std::ofstream(path) << content;
-  return path.string();
+  return path;
 }
 
 TEST(StatusMappingTest, KeepsCodeAndMessage) {
@@ -54,7 +55,7 @@ TEST(ApiKeysTest, AcceptsBearerOrHeaderAndRejectsOthers) {
 class ServedFakes {
  public:
   ServedFakes() : metrics_({"t", "t", "t"}) {
-    const std::string dir = (std::filesystem::temp_directory_path() / "lion_api_test_mlm").string();
+    const std::string dir = testing_util::UniqueTempPath("api_test_mlm");
     std::filesystem::create_directories(dir);
     std::ofstream(dir + "/vocab.txt") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\ncat\nsat\n";
     std::vector<std::unique_ptr<ServedModel>> models;

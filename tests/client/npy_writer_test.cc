@@ -1,11 +1,12 @@
 #include "client/npy_writer.h"
 
-#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "tests/common/temp_path.h"
 
 namespace lion::client {
 namespace {
@@ -35,7 +36,7 @@ TEST(NpyWriterTest, MatrixShapeAndAlignment) {
 TEST(NpyWriterTest, WriteChecksShapeAndWrites) {
   const float data[] = {1.5f, -2.5f};
   const int64_t bad[] = {3};
-  const std::string path = testing::TempDir() + "/" + std::to_string(getpid()) + "_v.npy";
+  const std::string path = testing_util::UniqueTempPath("v.npy");
   EXPECT_TRUE(absl::IsInvalidArgument(WriteNpy(path, data, bad)));
   const int64_t good[] = {2};
   ASSERT_TRUE(WriteNpy(path, data, good).ok());

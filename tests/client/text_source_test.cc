@@ -1,6 +1,5 @@
 #include "client/text_source.h"
 
-#include <unistd.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -8,6 +7,7 @@
 #include <set>
 
 #include "absl/strings/str_split.h"
+#include "tests/common/temp_path.h"
 
 namespace lion::client {
 namespace {
@@ -50,7 +50,7 @@ TEST(TextSourceTest, SameSeedSameTexts) {
 }
 
 TEST(TextSourceTest, FileLinesSkippingEmptyOnes) {
-  const std::string path = testing::TempDir() + "/" + std::to_string(getpid()) + "_texts.txt";
+  const std::string path = testing_util::UniqueTempPath("texts.txt");
   std::ofstream(path) << "first line\n\nsecond line\n";
   auto src = TextSource::Create("file:" + path, 3);
   ASSERT_TRUE(src.ok());

@@ -2,7 +2,6 @@
 // every required field missing, wrong JSON types, and every cross-field rule.
 #include "server/model/model_config.h"
 
-#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -10,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/common/temp_path.h"
 
 namespace lion::model {
 namespace {
@@ -176,7 +176,7 @@ TEST(ModelConfigTest, CrossFieldRules) {
 }
 
 TEST(ModelConfigTest, FromFileReadsAndPrefixesErrorsWithThePath) {
-  const std::string path = ::testing::TempDir() + std::to_string(getpid()) + "_lion_model_config_test.json";
+  const std::string path = testing_util::UniqueTempPath("model_config_test.json");
   std::ofstream(path) << VitConfig().dump(2);
   absl::StatusOr<ModelConfig> c = ModelConfig::FromFile(path);
   ASSERT_TRUE(c.ok()) << c.status();

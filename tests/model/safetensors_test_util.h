@@ -4,7 +4,6 @@
 #ifndef LION_TESTS_MODEL_SAFETENSORS_TEST_UTIL_H_
 #define LION_TESTS_MODEL_SAFETENSORS_TEST_UTIL_H_
 
-#include <unistd.h>
 
 #include <cstdint>
 #include <cstring>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/common/temp_path.h"
 
 namespace lion::model::testing {
 
@@ -36,8 +36,8 @@ class TempFiles {
 inline std::string TempPath(const std::string& stem) {
   static TempFiles files;
   static int counter = 0;
-  return files.Add(::testing::TempDir() + "lion_st_" + std::to_string(getpid()) + "_" +
-                   std::to_string(counter++) + "_" + stem + ".safetensors");
+  return files.Add(testing_util::UniqueTempPath(
+      "st_" + std::to_string(counter++) + "_" + stem + ".safetensors"));
 }
 
 inline std::string WriteFile(const std::string& stem, const std::string& bytes) {

@@ -5,6 +5,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/common/temp_path.h"
 #include "tests/runtime/fake_model.h"
 
 namespace lion::runtime {
@@ -14,8 +15,7 @@ using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
 TEST(CalibrationTest, SaveLoadRoundTripAndErrors) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "lion_calibration_test.json").string();
+  const std::string path = testing_util::UniqueTempPath("calibration_test.json");
   Calibration c{"m", "cpu", 2, 256, 64, 4096};
   c.single = FormThresholds{32, 128};
   ASSERT_TRUE(SaveCalibration(path, c).ok());

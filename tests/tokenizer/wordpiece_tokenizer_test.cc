@@ -2,7 +2,6 @@
 // (tests/python/test_tokenizer_parity.py) compares with Hugging Face at scale.
 #include "server/tokenizer/wordpiece_tokenizer.h"
 
-#include <unistd.h>
 
 #include <fstream>
 #include <string>
@@ -11,6 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/common/temp_path.h"
 
 namespace lion::tokenizer {
 namespace {
@@ -27,8 +27,7 @@ constexpr char kVocab[] =
     ".\na\n##a\n";                               // 21-23
 
 std::string WriteVocab(const std::string& name, const std::string& contents) {
-  // ctest runs each test in its own process, in parallel: one file per process.
-  const std::string path = testing::TempDir() + "/" + std::to_string(getpid()) + "_" + name;
+  const std::string path = testing_util::UniqueTempPath(name);
   std::ofstream(path, std::ios::binary) << contents;
   return path;
 }
