@@ -19,9 +19,12 @@
 #include <ATen/Parallel.h>
 
 #include "lion/kernels/lion_attention.h"
+#include "server/common/allocator.h"
 
 namespace lion::kernels {
 namespace {
+
+using ::lion::ReleaseFreeMemory;
 
 constexpr int64_t kHeads = 6, kHeadDim = 64, kChunk = 64;
 
@@ -51,7 +54,7 @@ int64_t CurrentRssBytes() {
   return 0;
 }
 void ResetPeakRss() {
-  malloc_trim(0);
+  ReleaseFreeMemory();  // glibc's heap top or tcmalloc's page heap back to the system
   std::ofstream("/proc/self/clear_refs") << "5";
 }
 
@@ -75,9 +78,9 @@ void BM_LionAttention(benchmark::State& state) {
   o.normalize = std::getenv("LION_BENCH_MLM") == nullptr;
   o.scale = 0.125f;
   // Peak extra memory from one untimed call (resetting VmHWM is not free).
-  // During it every large block comes from mmap and goes back on free, so
-  // VmHWM sees this call's own peak; the timed calls then use malloc's
-  // ordinary reuse, as the server does.
+  // The allocator's cache was just handed back, and under glibc every large
+  // block comes from mmap during it, so VmHWM sees this call's own peak; the
+  // timed calls then use the allocator's ordinary reuse, as the server does.
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   ResetPeakRss();
   const int64_t before = CurrentRssBytes();

@@ -21,6 +21,7 @@
 #include "nlohmann/json.hpp"
 #include "server/api/grpc_server.h"
 #include "server/batching/batcher.h"
+#include "server/common/allocator.h"
 #include "server/common/status_macros.h"
 #include "server/config/flags.h"
 #include "server/metrics/metrics_server.h"
@@ -201,7 +202,8 @@ int Run(int argc, char** argv) {
   config::ServerOptions options = parsed->options;
   if (options.threads == 0) options.threads = std::max<long>(1, sysconf(_SC_NPROCESSORS_ONLN));
   g_json_logs = options.log_format == "json";
-  Log("INFO", "starting lion-serve", {{"version", LION_VERSION}, {"repository", options.model_repository}});
+  Log("INFO", "starting lion-serve", {{"version", LION_VERSION}, {"repository", options.model_repository},
+                                      {"allocator", std::string(AllocatorName())}});
 
   metrics::Metrics metrics({LION_VERSION, LION_GIT_SHA, LION_TORCH_VERSION});
   std::unique_ptr<api::ApiKeys> keys;

@@ -20,8 +20,19 @@ constexpr int64_t kQueryBlock = 64;
 
 bool AllZero(const at::Tensor& g) { return g.numel() == 0 || !g.ne(0).any().item<bool>(); }
 
+void FinishRows(const float* rows, int64_t count, int64_t dv, float eps, float* y,
+                int64_t y_stride) {
+  for (int64_t t = 0; t < count; ++t) {
+    const float* row = rows + t * (dv + 1);
+    const float inv = 1.0f / (row[dv] + eps);
+    float* out = y + t * y_stride;
+    for (int64_t e = 0; e < dv; ++e) out[e] = row[e] * inv;
+  }
+}
+
 NumDen FullFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                   const at::Tensor& g, const AttentionOptions& options) {
+                   const at::Tensor& g, const AttentionOptions& options, bool finish) {
+  finish = finish && options.normalize;
   const int64_t R = q.size(0), L = q.size(1), dv = v.size(2);
   const bool lit = AllZero(g);
   // [V | 1] gives num and den from one GEMM.
@@ -46,11 +57,13 @@ NumDen FullFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v
                      scratch);
       at::Tensor o = out[r].narrow(0, i0, i1 - i0);
       at::mm_out(o, s, vext[r]);
+      // In place: row t's output overwrites the start of its own [num | den] row.
+      if (finish) FinishRows(o.data_ptr<float>(), i1 - i0, dv, options.eps, o.data_ptr<float>(), W);
     }
   });
   NumDen result;
   result.num = options.normalize ? out.narrow(2, 0, dv) : out;
-  if (options.normalize) result.den = out.select(2, dv);
+  if (options.normalize && !finish) result.den = out.select(2, dv);
   return result;
 }
 

@@ -64,7 +64,8 @@ at::Tensor ValidMask(const at::Tensor& lengths, int64_t L, const at::TensorOptio
 
 absl::StatusOr<NumDen> NumDenImpl(const at::Tensor& q_in, const at::Tensor& k_in,
                                   const at::Tensor& v_in, const at::Tensor& g_in,
-                                  const at::Tensor& lengths, const AttentionOptions& options) {
+                                  const at::Tensor& lengths, const AttentionOptions& options,
+                                  bool finish) {
   const int64_t B = q_in.size(0), H = q_in.size(1), L = q_in.size(2);
   const int64_t dk = q_in.size(3), dv = v_in.size(3), R = B * H;
   if (!q_in.device().is_cpu()) {
@@ -91,13 +92,13 @@ absl::StatusOr<NumDen> NumDenImpl(const at::Tensor& q_in, const at::Tensor& k_in
   NumDen nd;
   switch (options.form) {
     case Form::kFull:
-      nd = internal::FullFormCpu(q3, k3, v3, g3, options);
+      nd = internal::FullFormCpu(q3, k3, v3, g3, options, finish);
       break;
     case Form::kChunk:
-      nd = internal::ChunkFormCpu(q3, k3, v3, g3, options);
+      nd = internal::ChunkFormCpu(q3, k3, v3, g3, options, finish);
       break;
     case Form::kRnn:
-      nd = internal::RnnFormCpu(q3, k3, v3, g3, row_lengths, options);
+      nd = internal::RnnFormCpu(q3, k3, v3, g3, row_lengths, options, finish);
       break;
   }
   nd.num = nd.num.reshape({B, H, L, dv});
@@ -109,8 +110,9 @@ absl::StatusOr<NumDen> NumDenImpl(const at::Tensor& q_in, const at::Tensor& k_in
   return nd;
 }
 
+// num / (den + eps); a form that finished its rows itself leaves den undefined.
 at::Tensor Finish(const NumDen& nd, const AttentionOptions& options) {
-  if (!options.normalize) return nd.num;
+  if (!options.normalize || !nd.den.defined()) return nd.num;
   return nd.num / (nd.den + options.eps).unsqueeze(3);
 }
 
@@ -122,7 +124,7 @@ absl::StatusOr<NumDen> LionAttentionNumDen(const at::Tensor& q, const at::Tensor
                                            const AttentionOptions& options) {
   if (absl::Status s = CheckInputs(q, k, v, g, lengths, options); !s.ok()) return s;
   try {
-    return NumDenImpl(q, k, v, g, lengths, options);
+    return NumDenImpl(q, k, v, g, lengths, options, /*finish=*/false);
   } catch (const std::exception& e) {
     return absl::InternalError(
         absl::StrCat("LION attention (", FormName(options.form), " form) failed: ", e.what()));
@@ -133,12 +135,14 @@ absl::StatusOr<at::Tensor> LionAttention(const at::Tensor& q, const at::Tensor& 
                                          const at::Tensor& v, const at::Tensor& g,
                                          const at::Tensor& lengths,
                                          const AttentionOptions& options) {
-  absl::StatusOr<NumDen> nd = LionAttentionNumDen(q, k, v, g, lengths, options);
-  if (!nd.ok()) return nd.status();
+  if (absl::Status s = CheckInputs(q, k, v, g, lengths, options); !s.ok()) return s;
   try {
+    absl::StatusOr<NumDen> nd = NumDenImpl(q, k, v, g, lengths, options, /*finish=*/true);
+    if (!nd.ok()) return nd.status();
     return Finish(*nd, options);
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("LION attention finish failed: ", e.what()));
+    return absl::InternalError(
+        absl::StrCat("LION attention (", FormName(options.form), " form) failed: ", e.what()));
   }
 }
 
@@ -186,23 +190,23 @@ absl::StatusOr<at::Tensor> LionAttentionMultiOrder(const at::Tensor& q, const at
 int64_t AttentionWorkspaceBytes(Form form, int64_t batch, int64_t heads, int64_t length, int64_t d,
                                 int64_t chunk_size) {
   const int64_t R = batch * heads, W = d + 1, f = sizeof(float);
+  const int64_t threads = std::max<int64_t>(1, at::get_num_threads());
   // Tasks that hold their buffers at once: one per intra-op thread.
-  const int64_t live = std::max<int64_t>(1, std::min<int64_t>(R, at::get_num_threads()));
-  // Every form returns num and den for all rows.
+  const int64_t live = std::max<int64_t>(1, std::min<int64_t>(R, threads));
+  // Every form returns [num | den] for all rows.
   const int64_t outputs = R * length * W * f;
   switch (form) {
-    case Form::kFull:  // per task a 64 x L score block and a row of mask values
+    case Form::kFull:  // [V | 1], per task a 64 x L score block and mask row, prefix sums
       return outputs + R * length * W * f + live * (64 + 1) * length * f + R * (length + 1) * 8;
-    case Form::kChunk: {
+    case Form::kChunk: {  // chunk_form.cc's RowBuffers, per task
       const int64_t C = std::max<int64_t>(1, std::min(chunk_size, length));
-      const int64_t Lp = (length + C - 1) / C * C, N = Lp / C;
-      // Per task: padded q, k, [V|1], scores, weighted rows, carries, output, prefix sums.
-      const int64_t per_task = (Lp * (2 * d + W) + Lp * C + Lp * 2 * d + N * 2 * d * W + Lp * W) * f +
-                               (N * (C + 1)) * 8;
+      const int64_t N = (length + C - 1) / C, G = std::min<int64_t>(16, N);
+      const int64_t group = G * C * (d + d + W + C + 2 * d + W) + G * d * W + G * 2 * d * W;
+      const int64_t per_task = (group + N * d * W) * f + N * (C + 1) * 8;
       return outputs + live * per_task;
     }
-    case Form::kRnn:  // both directions' partial outputs, then their sum
-      return outputs + 2 * R * length * W * f;
+    case Form::kRnn:  // rnn_form.cc: the output alone, or one buffer per direction
+      return (R >= threads ? outputs : 2 * outputs) + live * d * W * f;
   }
   return 0;
 }

@@ -2,25 +2,14 @@
 
 #include <algorithm>
 
+#include "lion/kernels/lion_attention.h"
+
 namespace lion::runtime {
 
 int64_t AttentionMemoryBytes(kernels::Form form, const AttentionDims& dims, int64_t batch,
                              int64_t length, int64_t chunk_size) {
-  const int64_t d = dims.head_dim;
-  const int64_t c = std::max<int64_t>(1, std::min(chunk_size, length));
-  int64_t per_problem = 0;
-  switch (form) {
-    case kernels::Form::kFull:
-      per_problem = 2 * length * length;
-      break;
-    case kernels::Form::kChunk:
-      per_problem = 2 * length * c + 2 * ((length + c - 1) / c) * d * d;
-      break;
-    case kernels::Form::kRnn:
-      per_problem = 2 * d * (d + 1);
-      break;
-  }
-  return per_problem * batch * dims.heads * dims.orders * static_cast<int64_t>(sizeof(float));
+  return dims.orders * kernels::AttentionWorkspaceBytes(form, batch, dims.heads, length,
+                                                        dims.head_dim, chunk_size);
 }
 
 kernels::Form ChooseForm(const FormLimits& limits, const AttentionDims& dims, int64_t batch,

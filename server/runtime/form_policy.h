@@ -38,13 +38,12 @@ struct AttentionDims {
   int64_t orders = 1;  // two-order ("natural") vision models run two scans
 };
 
-// Upper bound on the bytes of attention working memory one layer of `form`
-// needs for a [batch, length] padded batch (fp32, spec section 5):
-//   full:  the masked score matrix and its decay mask, 2 * L * L per (b, h);
-//   chunk: per chunk a C x C score block and mask for every chunk at once
-//          (2 * L * C), plus the forward and backward d x d states at each
-//          chunk boundary (2 * ceil(L / C) * d * d);
-//   rnn:   the two running d x d states and d-vectors (2 * d * (d + 1)).
+// Bytes of attention memory one layer of `form` needs for a [batch, length]
+// padded batch: what the kernels allocate (kernels::AttentionWorkspaceBytes,
+// outputs included), for each order of a two-order model. On the CPU the RNN
+// form needs the least (its output and two d x d states), the chunk form adds
+// O(L d^2 / C) carries per thread, the full form O(threads x 64 x L) score
+// rows but O(L^2) time, which the calibrated full_max_tokens bounds.
 int64_t AttentionMemoryBytes(kernels::Form form, const AttentionDims& dims, int64_t batch,
                              int64_t length, int64_t chunk_size);
 
