@@ -36,7 +36,9 @@ const std::vector<Flag>& Flags() {
       {"max_batch_tokens", "padded tokens per batch (batch size x longest input)",
        LION_FIELD(int64_t, batching.max_batch_tokens)},
       {"max_batch_size", "requests per batch", LION_FIELD(int64_t, batching.max_batch_size)},
-      {"max_queue_delay_us", "longest wait for a batch to fill, microseconds",
+      {"max_queue_delay_us",
+       "longest wait for a batch to fill, microseconds; 0: an idle model starts at once and "
+       "batches form from what arrives while it computes",
        LION_FIELD(int64_t, batching.max_queue_delay_us)},
       {"max_queue_size", "admitted requests waiting per model; beyond it RESOURCE_EXHAUSTED",
        LION_FIELD(int64_t, batching.max_queue_size)},

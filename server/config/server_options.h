@@ -14,7 +14,12 @@ namespace lion::config {
 struct BatchingOptions {
   int64_t max_batch_tokens = 16384;  // padded tokens per batch (size x longest)
   int64_t max_batch_size = 64;       // requests per batch
-  int64_t max_queue_delay_us = 2000; // longest wait for a batch to fill
+  // Longest wait for a batch to fill. 0 (as Triton's default): a request to an
+  // idle model starts at once; under load, batches still form from what
+  // arrives while the previous batch computes (the batcher holds them until
+  // the runner is idle). Measured on lion-mlm-mini (BENCHMARKS.md 3): 2000 us
+  // cost 2.5x the throughput at concurrency 1 and gained nothing at 64.
+  int64_t max_queue_delay_us = 0;
   int64_t max_queue_size = 1024;     // admitted, not yet batched requests per model
 };
 
