@@ -1,8 +1,9 @@
 // Google Benchmark of the LION attention core on the CPU: every form and
 // variant at d = 64, H = 6, B in {1, 8}, L in {128 .. 32768}, with the FLOP
 // counts of lion-spec section 5 and the peak extra resident memory of each
-// call; plus the machine's sgemm rate through the same BLAS (LibTorch's), so
-// the ratios in BENCHMARKS.md come from one run.
+// call; plus the machine's sgemm rate through the same BLAS (LibTorch's), both
+// as separate cases and measured around every case, so the ratios in
+// BENCHMARKS.md come from one run.
 //   build/bench/lion_attention_bench --benchmark_format=json > out.json
 //   scripts/bench_report out.json
 // Environment: LION_BENCH_THREADS (intra-op threads), LION_BENCH_CHUNK (C),
@@ -10,6 +11,8 @@
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -58,6 +61,23 @@ void ResetPeakRss() {
   std::ofstream("/proc/self/clear_refs") << "5";
 }
 
+// The sgemm rate right now (n = 1024, best of 3 calls, GFLOP/s). The machine
+// is a shared VM whose speed drifts by up to 1.5x over minutes; each case's
+// ratio uses the rate measured just before and after it, so a slow phase
+// slows the yardstick too.
+double SgemmRate() {
+  static const at::Tensor a = at::randn({1024, 1024}), b = at::randn({1024, 1024});
+  static at::Tensor c = at::empty({1024, 1024});
+  double best = 0.0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    at::mm_out(c, a, b);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * 1024 * 1024 * 1024 / s * 1e-9);
+  }
+  return best;
+}
+
 enum Variant { kLit = 0, kDecay = 1, kS = 2 };
 
 void BM_LionAttention(benchmark::State& state) {
@@ -94,12 +114,15 @@ void BM_LionAttention(benchmark::State& state) {
   const int64_t peak_extra = PeakRssBytes() - before;
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  const double sgemm_before = SgemmRate();
   for (auto _ : state) {
     absl::StatusOr<at::Tensor> y = LionAttention(q, k, v, g, at::Tensor(), o);
     benchmark::DoNotOptimize(y->data_ptr<float>());
   }
+  const double sgemm_after = SgemmRate();
   const double flops = AttentionFlops(form, L, kHeadDim, o.chunk_size) * B * kHeads;
   state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["sgemm_GFLOPS"] = 0.5 * (sgemm_before + sgemm_after);
   state.counters["peak_extra_MB"] = static_cast<double>(peak_extra) / (1 << 20);
   state.SetLabel(std::string(FormName(form)) + "/" + (variant == kLit ? "lit" : variant == kDecay ? "d" : "s"));
 }

@@ -5,6 +5,8 @@
 #   2. overhead = total - compute (from Usage) at concurrency 8
 #   3. AUTO vs each forced form at L in {64, 256, 1024, 4096, 16384}
 # Usage: bench/server_bench.sh [OUT_DIR]   (JSON per run + a summary on stdout)
+# LION_BENCH_SERVER_FLAGS: extra lion-serve flags for the batching server (e.g.
+# --max_queue_delay_us=2000 to compare with the default of 0).
 set -euo pipefail
 source "$(dirname "$0")/../scripts/common.sh"
 OUT="${1:-/tmp/lion-server-bench}"
@@ -33,7 +35,8 @@ bench() {  # name, flags...
     --progress=false --warmup_s=1 "$@" > "$OUT/$name.json"
 }
 
-start_server
+# shellcheck disable=SC2086  # the flags are meant to split
+start_server ${LION_BENCH_SERVER_FLAGS:-}
 bench batching --concurrency=1,8,64 --length=fixed:128 --duration_s="$DURATION" --requests=0
 for L in 64 256 1024 4096 16384; do
   n=$(( L >= 4096 ? 6 : 40 ))
