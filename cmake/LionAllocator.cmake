@@ -5,10 +5,10 @@
 # Why: every LibTorch op allocates its output. glibc serves blocks over 32 MiB
 # (its largest mmap threshold) from fresh mmap'd pages on every call, so long
 # inputs pay a page fault per 4 KiB of each activation, every layer. tcmalloc
-# keeps freed spans and reuses them. Measured in one run each (BENCHMARKS.md
-# section 5): the chunk form at L = 32768 ran in 0.79-0.81x the time, an
-# lion-mlm-mini embed batch of 64 in 0.80x, a lone request in 0.70x; jemalloc
-# and mimalloc were slower than glibc on the batch (1.25x, 1.31x).
+# keeps freed spans and reuses them. Measured (BENCHMARKS.md section 5,
+# bench/allocator_bench.sh): 0.82x glibc's time on the chunk form at L = 32768,
+# 0.86x on lion-mlm-mini requests, never slower; jemalloc and mimalloc were
+# slower than glibc on batches (up to 1.35x).
 #
 # LION_TCMALLOC: AUTO (use it when found), ON (required), OFF (glibc). The
 # sanitizer presets set OFF: ASan and TSan bring their own allocator.

@@ -135,6 +135,13 @@ void ChunkRow(const float* q, const float* k, const float* v, const float* g, in
   auto weighted_keys = [&](int64_t ng) {
     return rb.weighted.view({-1}).narrow(0, 0, ng * C * dk).view({ng, C, dk});
   };
+  // Carry contributions of the group's chunks into rb.local: sum_b w(n, b) k_b [v_b|1]^T.
+  // Needs the group's keys and values loaded.
+  auto contributions = [&](int64_t ng, auto weight) {
+    WeightRows(rb.k.data_ptr<float>(), ng, C, dk, weighted, dk, weight);
+    at::Tensor dst = group(rb.local, ng);
+    at::bmm_out(dst, weighted_keys(ng).transpose(1, 2), group(rb.v, ng));
+  };
   // Groups of kGroupChunks chunks aligned at chunk 0, so both passes see the same groups.
   const int64_t groups = (N + kGroupChunks - 1) / kGroupChunks;
 
@@ -146,11 +153,7 @@ void ChunkRow(const float* q, const float* k, const float* v, const float* g, in
       const int64_t n0 = gi * kGroupChunks, ng = std::min(kGroupChunks, N - n0);
       LoadGroup(nullptr, k, v, L, C, dk, dv, normalize, n0, ng, rb);
       const double* Pg = P + n0 * (C + 1);
-      WeightRows(rb.k.data_ptr<float>(), ng, C, dk, weighted, dk,
-                 [&](int64_t n, int64_t a) { return ef(Pg[n * (C + 1) + a + 1]); });
-      at::Tensor dst = group(rb.local, ng);
-      at::bmm_out(dst, weighted_keys(ng).transpose(1, 2),
-                  group(rb.v, ng));
+      contributions(ng, [&](int64_t n, int64_t b) { return ef(Pg[n * (C + 1) + b + 1]); });  // UB
       for (int64_t n = n0 + ng - 1; n >= n0; --n) {
         ScanStep(backward + n * block, local + (n - n0) * block, chunk_decay(n), rb.run);
       }
@@ -168,11 +171,9 @@ void ChunkRow(const float* q, const float* k, const float* v, const float* g, in
     at::bmm_out(out, scores, group(rb.v, ng));
     if (N > 1) {
       const double* Pg = P + n0 * (C + 1);
-      WeightRows(rb.k.data_ptr<float>(), ng, C, dk, weighted, dk,
-                 [&](int64_t n, int64_t a) { return ef(Pg[n * (C + 1) + C] - Pg[n * (C + 1) + a]); });
-      at::Tensor dst = group(rb.local, ng);
-      at::bmm_out(dst, weighted_keys(ng).transpose(1, 2),
-                  group(rb.v, ng));
+      contributions(ng, [&](int64_t n, int64_t b) {  // UF
+        return ef(Pg[n * (C + 1) + C] - Pg[n * (C + 1) + b]);
+      });
       float* carries = rb.carries.data_ptr<float>();
       const float* backward = rb.backward.data_ptr<float>();
       for (int64_t n = n0; n < n0 + ng; ++n) {
