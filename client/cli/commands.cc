@@ -2,10 +2,16 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <optional>
+#include <thread>
+#include <vector>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -31,15 +37,36 @@ std::string FormatUsage(const v1::Usage& u) {
                          u.compute_us(), u.total_us());
 }
 
-// Fills the `input` oneof from exactly one of --text, --ids, --image and the
-// fields every inference request shares.
+// The fields every inference request shares: --model, --form, --truncation.
 template <typename Request>
-absl::Status FillRequest(const Args& args, Request& request) {
+absl::Status FillCommon(const Args& args, Request& request) {
   request.set_model(args.Get("model"));
   ASSIGN_OR_RETURN(const v1::Form form, ParseForm(args.Get("form")));
   request.set_form(form);
   ASSIGN_OR_RETURN(const v1::Truncation truncation, ParseTruncation(args.Get("truncation")));
   request.set_truncation(truncation);
+  return absl::OkStatus();
+}
+
+// --pooling and --normalize of an embedding request.
+absl::Status FillEmbedOptions(const Args& args, v1::EmbedRequest& request) {
+  const std::string& pooling = args.Get("pooling");
+  if (pooling == "mean") {
+    request.set_pooling(v1::POOLING_MEAN);
+  } else if (pooling == "cls") {
+    request.set_pooling(v1::POOLING_CLS);
+  } else if (pooling != "default") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--pooling: expected default|mean|cls, got '", pooling, "'"));
+  }
+  request.set_normalize(args.GetBool("normalize"));
+  return absl::OkStatus();
+}
+
+// The common fields, and the `input` oneof from exactly one of --text, --ids, --image.
+template <typename Request>
+absl::Status FillRequest(const Args& args, Request& request) {
+  RETURN_IF_ERROR(FillCommon(args, request));
   const int given = args.Has("text") + args.Has("ids") + args.Has("image");
   if (given != 1) return absl::InvalidArgumentError("give exactly one of --text, --ids or --image");
   if (args.Has("text")) request.set_text(args.Get("text"));
@@ -104,16 +131,7 @@ absl::Status RunClassify(const Args& args, LionClient& client) {
 absl::Status RunEmbed(const Args& args, LionClient& client) {
   v1::EmbedRequest request;
   RETURN_IF_ERROR(FillRequest(args, request));
-  const std::string& pooling = args.Get("pooling");
-  if (pooling == "mean") {
-    request.set_pooling(v1::POOLING_MEAN);
-  } else if (pooling == "cls") {
-    request.set_pooling(v1::POOLING_CLS);
-  } else if (pooling != "default") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--pooling: expected default|mean|cls, got '", pooling, "'"));
-  }
-  request.set_normalize(args.GetBool("normalize"));
+  RETURN_IF_ERROR(FillEmbedOptions(args, request));
   ASSIGN_OR_RETURN(const v1::EmbedResponse response, client.Embed(request));
   const std::string& out = args.Get("out");
   if (out.ends_with(".npy")) {
@@ -137,6 +155,90 @@ absl::Status RunEmbed(const Args& args, LionClient& client) {
   if (!args.GetBool("json"))
     std::cerr << "dim=" << response.embedding_size() << " " << FormatUsage(response.usage())
               << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status RunEmbedStream(const Args& args, LionClient& client) {
+  const std::string& input = args.Get("input");
+  if (input.empty()) return absl::InvalidArgumentError("--input: give a file of texts, or - for stdin");
+  ASSIGN_OR_RETURN(const std::vector<std::string> texts, ReadLines(input));
+  if (texts.empty()) return absl::InvalidArgumentError(absl::StrCat("--input '", input, "' has no text"));
+  v1::EmbedRequest base;
+  RETURN_IF_ERROR(FillCommon(args, base));
+  RETURN_IF_ERROR(FillEmbedOptions(args, base));
+
+  // One thread writes every request (id = the line's index) while this one
+  // reads the responses, which come in completion order.
+  const auto start = std::chrono::steady_clock::now();
+  std::unique_ptr<EmbedStream> stream = client.StartEmbedStream();
+  std::thread writer([&] {
+    v1::EmbedRequest request = base;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      request.set_id(absl::StrCat(i));
+      request.set_text(texts[i]);
+      if (!stream->Write(request)) break;  // broken: Finish() says why
+    }
+    stream->WritesDone();
+  });
+  std::vector<std::optional<v1::EmbedResponse>> responses(texts.size());
+  size_t received = 0;
+  absl::Status bad_id;
+  while (std::optional<v1::EmbedResponse> r = stream->Read()) {
+    size_t index = 0;
+    if (!absl::SimpleAtoi(r->id(), &index) || index >= texts.size() || responses[index]) {
+      bad_id = absl::InternalError(absl::StrCat("the server answered an unknown id '", r->id(), "'"));
+      stream->Cancel();
+      break;
+    }
+    responses[index] = std::move(*r);
+    ++received;
+  }
+  writer.join();
+  const absl::Status status = stream->Finish();
+  RETURN_IF_ERROR(bad_id);
+  if (!status.ok()) {
+    return absl::Status(status.code(), absl::StrCat(status.message(), " (after ", received, " of ",
+                                                    texts.size(), " embeddings)"));
+  }
+  if (received != texts.size()) {
+    return absl::InternalError(absl::StrCat("the stream ended after ", received, " of ",
+                                            texts.size(), " embeddings"));
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const std::string& out = args.Get("out");
+  const int dim = responses.front()->embedding_size();
+  if (out.ends_with(".npy")) {
+    std::vector<float> matrix;
+    matrix.reserve(texts.size() * dim);
+    for (const auto& r : responses) {
+      if (r->embedding_size() != dim) {
+        return absl::FailedPreconditionError("embeddings differ in size: cannot write one .npy matrix");
+      }
+      matrix.insert(matrix.end(), r->embedding().begin(), r->embedding().end());
+    }
+    const int64_t shape[] = {static_cast<int64_t>(texts.size()), dim};
+    RETURN_IF_ERROR(WriteNpy(out, matrix, shape));
+  } else if (!out.empty()) {
+    std::ofstream file(out);
+    if (!file) return absl::PermissionDeniedError(absl::StrCat("cannot write '", out, "'"));
+    for (const auto& r : responses) file << ToJson(*r) << "\n";
+  }
+  if (args.GetBool("json")) {
+    for (const auto& r : responses) std::cout << ToJson(*r) << "\n";
+  } else if (out.empty()) {
+    for (const auto& r : responses) {
+      std::cout << absl::StrJoin(r->embedding(), " ", [](std::string* s, float v) {
+        absl::StrAppend(s, absl::StrFormat("%.7g", v));
+      }) << "\n";
+    }
+  }
+  if (!args.GetBool("json")) {
+    std::cerr << absl::StrFormat("%d embeddings of dim %d in %.2f s (%.1f/s)%s\n", texts.size(), dim,
+                                 seconds, texts.size() / seconds,
+                                 out.empty() ? "" : absl::StrCat(", written to ", out));
+  }
   return absl::OkStatus();
 }
 

@@ -13,6 +13,8 @@ namespace lion::client::cli {
 absl::Status RunModels(const Args& args, LionClient& client);
 absl::Status RunClassify(const Args& args, LionClient& client);
 absl::Status RunEmbed(const Args& args, LionClient& client);
+// Embeds every line of --input over one EmbedStream; outputs in input order.
+absl::Status RunEmbedStream(const Args& args, LionClient& client);
 absl::Status RunFillMask(const Args& args, LionClient& client);
 absl::Status RunTokenize(const Args& args, LionClient& client);
 // UNAVAILABLE (with the serving status as message) unless SERVING.

@@ -1,6 +1,7 @@
 #include "client/cli/flags.h"
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
@@ -14,6 +15,8 @@ const std::vector<CommandSpec>& Commands() {
       {"models", "list the served models, or describe one with --model"},
       {"classify", "top-k labels for --text, --ids or --image"},
       {"embed", "pooled embedding for --text, --ids or --image (printed, or --out x.npy / x.json)"},
+      {"embed-stream",
+       "embed every line of --input over one stream (--out x.npy: an [N, dim] matrix in line order)"},
       {"fill-mask", "predictions for each mask token in --text (or --ids)"},
       {"tokenize", "token ids, strings and byte offsets of --text"},
       {"health", "grpc.health.v1 check of --service (\"\" = the whole server)"},
@@ -40,26 +43,27 @@ const std::vector<FlagSpec>& Flags() {
       {"model",
        "",
        "model name (empty = the server's default model)",
-       {"models", "classify", "embed", "fill-mask", "tokenize", "bench"}},
+       {"models", "classify", "embed", "embed-stream", "fill-mask", "tokenize", "bench"}},
       {"form",
        "auto",
        "LION form: auto|full|chunk|rnn",
-       {"classify", "embed", "fill-mask", "bench"}},
+       {"classify", "embed", "embed-stream", "fill-mask", "bench"}},
       {"text", "", "input text", infer},
       {"ids", "", "input token ids, e.g. 101,2023,102", {"classify", "embed", "fill-mask"}},
       {"image", "", "PNG or JPEG file to send as the input", {"classify", "embed", "bench"}},
       {"truncation",
        "none",
        "over-long input: none (error)|right|left",
-       {"classify", "embed", "fill-mask", "tokenize"}},
+       {"classify", "embed", "embed-stream", "fill-mask", "tokenize"}},
       {"top_k", "5", "labels or candidates to return (0 = all labels)", {"classify", "fill-mask"}},
       {"raw_scores", "", "logits instead of probabilities", {"classify"}, true},
-      {"pooling", "default", "default|mean|cls", {"embed"}},
-      {"normalize", "", "L2-normalise the embedding", {"embed"}, true},
+      {"pooling", "default", "default|mean|cls", {"embed", "embed-stream"}},
+      {"normalize", "", "L2-normalise the embedding", {"embed", "embed-stream"}, true},
       {"out",
        "",
-       "write the embedding to FILE: .npy (float32) or .json (the whole response)",
-       {"embed"}},
+       "write to FILE: .npy (float32) or JSON (the whole response; one line each for a stream)",
+       {"embed", "embed-stream"}},
+      {"input", "", "file of texts, one per line (- = stdin; empty lines skipped)", {"embed-stream"}},
       {"special_tokens", "true", "add [CLS]/[SEP]", {"tokenize"}, true},
       {"service", "", "service name to check", {"health"}},
       {"method", "embed", "RPC to load: classify|embed|fill-mask|tokenize", {"bench"}},
@@ -96,6 +100,7 @@ examples:
   lion-client models --json
   lion-client classify --image cat.png --top_k 3
   lion-client embed --text "a sentence" --normalize --out v.npy
+  lion-client embed-stream --input texts.txt --out embeddings.npy
   lion-client fill-mask --text "paris is the [MASK] of france"
   lion-client bench --method embed --concurrency 1,8,64 --length uniform:16:512 --duration_s 5
   lion-client bench --rate 200 --requests 2000 --json > bench.json
@@ -109,6 +114,21 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ostringstream bytes;
   bytes << in.rdbuf();
   return bytes.str();
+}
+
+absl::StatusOr<std::vector<std::string>> ReadLines(const std::string& path) {
+  std::ifstream file;
+  if (path != "-") {
+    file.open(path);
+    if (!file) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
+  }
+  std::istream& in = path == "-" ? std::cin : file;
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) lines.push_back(std::move(line));
+  }
+  return lines;
 }
 
 absl::StatusOr<ClientOptions> MakeClientOptions(const Args& args) {

@@ -30,6 +30,8 @@ absl::StatusOr<v1::Form> ParseForm(const std::string& form);
 absl::StatusOr<v1::Truncation> ParseTruncation(const std::string& truncation);
 // A whole file's bytes (images, API key files).
 absl::StatusOr<std::string> ReadFile(const std::string& path);
+// The non-empty lines of a text file ("-" = stdin), without line endings.
+absl::StatusOr<std::vector<std::string>> ReadLines(const std::string& path);
 
 }  // namespace lion::client::cli
 

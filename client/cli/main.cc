@@ -17,6 +17,7 @@ Runner FindRunner(const std::string& command) {
   if (command == "models") return RunModels;
   if (command == "classify") return RunClassify;
   if (command == "embed") return RunEmbed;
+  if (command == "embed-stream") return RunEmbedStream;
   if (command == "fill-mask") return RunFillMask;
   if (command == "tokenize") return RunTokenize;
   if (command == "health") return RunHealth;

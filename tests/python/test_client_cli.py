@@ -4,6 +4,7 @@ exit codes for NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION and
 UNAVAILABLE. Skips while lion-serve is not built or no default model exists."""
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -94,6 +95,44 @@ def test_embed_json_npy_and_normalize(server, tmp_path):
     # The forms agree (to float32 rounding).
     for form in ("full", "chunk", "rnn"):
         np.testing.assert_allclose(cli.json(*args, f"--form={form}")["embedding"], emb, rtol=1e-3, atol=1e-4)
+
+
+def test_embed_stream_matches_one_by_one(server, tmp_path):
+    """embed-stream: every line of a file over one EmbedStream, rows in line order,
+    each equal to the same text embedded alone (batching on the stream changes nothing)."""
+    cli, models = server
+    m = pick(models, "mlm")
+    rng = np.random.default_rng(3)
+    words = ["the", "cat", "sat", "on", "a", "mat", "linear", "attention", "is", "fast", "and", "exact"]
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(1, 40)))) for _ in range(24)]
+    src = tmp_path / "texts.txt"
+    src.write_text("\n\n".join(texts) + "\n")  # empty lines are skipped
+    npy = tmp_path / "e.npy"
+    rc, _, err = cli.run("embed-stream", f"--model={m['name']}", f"--input={src}", f"--out={npy}")
+    assert rc == OK, err
+    matrix = np.load(npy)
+    assert matrix.shape == (len(texts), m["hidden_size"])
+    for i in (0, 7, 23):
+        alone = cli.json("embed", f"--model={m['name']}", f"--text={texts[i]}")["embedding"]
+        np.testing.assert_allclose(matrix[i], alone, rtol=1e-5, atol=1e-5)
+    lines = tmp_path / "e.jsonl"
+    assert cli.run("embed-stream", f"--model={m['name']}", f"--input={src}", f"--out={lines}")[0] == OK
+    rows = [json.loads(line) for line in lines.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [str(i) for i in range(len(texts))]
+    np.testing.assert_allclose([r["embedding"] for r in rows], matrix, rtol=1e-5, atol=1e-5)
+
+
+def test_embed_stream_errors(server, tmp_path):
+    cli, models = server
+    src = tmp_path / "texts.txt"
+    src.write_text("one line\n")
+    assert cli.run("embed-stream", "--model=no-such-model", f"--input={src}")[0] == NOT_FOUND
+    vit = pick(models, "classification", "lion_vit")
+    err = cli.json("embed-stream", f"--model={vit['name']}", f"--input={src}", expect=INVALID_ARGUMENT)
+    assert "0 of 1" in err["error"]["message"]
+    assert cli.run("embed-stream", f"--input={tmp_path / 'missing.txt'}")[0] == NOT_FOUND
+    (tmp_path / "empty.txt").write_text("\n\n")
+    assert cli.run("embed-stream", f"--input={tmp_path / 'empty.txt'}")[0] == INVALID_ARGUMENT
 
 
 def test_classify_image(server, tmp_path):
