@@ -27,6 +27,11 @@ class Harness {
     EXPECT_TRUE(batcher.ok()) << batcher.status();
     batcher_ = std::move(*batcher);
   }
+  // Stop first: stopping completes leftover requests, whose callbacks write
+  // into members that are destroyed before batcher_ would be (ASan found it).
+  ~Harness() {
+    if (batcher_) batcher_->Stop();
+  }
 
   std::unique_ptr<runtime::Request> Make(int64_t length) {
     auto r = std::make_unique<runtime::Request>();
