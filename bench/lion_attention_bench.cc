@@ -23,39 +23,17 @@
 
 #include "lion/kernels/lion_attention.h"
 #include "server/common/allocator.h"
+#include "server/common/process_memory.h"
 
 namespace lion::kernels {
 namespace {
 
+using ::lion::ReadProcessMemory;
 using ::lion::ReleaseFreeMemory;
 
 constexpr int64_t kHeads = 6, kHeadDim = 64, kChunk = 64;
 
-// Peak resident memory since the last reset (VmHWM), in bytes.
-int64_t PeakRssBytes() {
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmHWM:") {
-      int64_t kb = 0;
-      status >> kb;
-      return kb * 1024;
-    }
-  }
-  return 0;
-}
-int64_t CurrentRssBytes() {
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      int64_t kb = 0;
-      status >> kb;
-      return kb * 1024;
-    }
-  }
-  return 0;
-}
+// Resets VmHWM to the current resident size.
 void ResetPeakRss() {
   ReleaseFreeMemory();  // glibc's heap top or tcmalloc's page heap back to the system
   std::ofstream("/proc/self/clear_refs") << "5";
@@ -103,7 +81,7 @@ void BM_LionAttention(benchmark::State& state) {
   // timed calls then use the allocator's ordinary reuse, as the server does.
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   ResetPeakRss();
-  const int64_t before = CurrentRssBytes();
+  const int64_t before = ReadProcessMemory().resident_bytes;
   {
     absl::StatusOr<at::Tensor> y = LionAttention(q, k, v, g, at::Tensor(), o);
     if (!y.ok()) {
@@ -111,7 +89,7 @@ void BM_LionAttention(benchmark::State& state) {
       return;
     }
   }
-  const int64_t peak_extra = PeakRssBytes() - before;
+  const int64_t peak_extra = ReadProcessMemory().peak_bytes - before;
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   const double sgemm_before = SgemmRate();

@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -22,6 +21,7 @@
 #include "server/api/grpc_server.h"
 #include "server/batching/batcher.h"
 #include "server/common/allocator.h"
+#include "server/common/process_memory.h"
 #include "server/common/status_macros.h"
 #include "server/config/flags.h"
 #include "server/metrics/metrics_server.h"
@@ -165,14 +165,9 @@ absl::StatusOr<std::unique_ptr<api::ServedModel>> StartModel(const std::string& 
 
 // Resident memory of the process (the CPU device's "used"); peak is the high-water mark.
 void RecordMemory(metrics::Metrics* metrics) {
-  int64_t resident_kb = 0, peak_kb = 0;
-  std::ifstream status("/proc/self/status");
-  for (std::string key; status >> key;) {
-    if (key == "VmRSS:") status >> resident_kb;
-    if (key == "VmHWM:") status >> peak_kb;
-  }
+  const ProcessMemory memory = ReadProcessMemory();
   const int64_t total = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
-  metrics->SetDeviceMemory("cpu", resident_kb * 1024, total, peak_kb * 1024);
+  metrics->SetDeviceMemory("cpu", memory.resident_bytes, total, memory.peak_bytes);
 }
 
 int Fail(const absl::Status& status) {

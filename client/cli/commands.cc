@@ -82,6 +82,13 @@ absl::Status FillRequest(const Args& args, Request& request) {
   return absl::OkStatus();
 }
 
+// An embedding as one line of space-separated floats (7 significant digits).
+std::string FormatEmbedding(const google::protobuf::RepeatedField<float>& embedding) {
+  return absl::StrJoin(embedding, " ", [](std::string* s, float v) {
+    absl::StrAppend(s, absl::StrFormat("%.7g", v));
+  });
+}
+
 void PrintModel(const v1::ModelInfo& m) {
   std::cout << absl::StrFormat(
       "%-24s %-15s %-10s %-4s hidden=%-5d layers=%-3d heads=%-3d max_tokens=%-6d device=%s\n",
@@ -146,9 +153,7 @@ absl::Status RunEmbed(const Args& args, LionClient& client) {
   if (args.GetBool("json")) {
     std::cout << ToJson(response) << "\n";
   } else if (out.empty()) {
-    std::cout << absl::StrJoin(response.embedding(), " ", [](std::string* s, float v) {
-      absl::StrAppend(s, absl::StrFormat("%.7g", v));
-    }) << "\n";
+    std::cout << FormatEmbedding(response.embedding()) << "\n";
   } else {
     std::cout << "wrote " << response.embedding_size() << " floats to " << out << "\n";
   }
@@ -229,9 +234,7 @@ absl::Status RunEmbedStream(const Args& args, LionClient& client) {
     for (const auto& r : responses) std::cout << ToJson(*r) << "\n";
   } else if (out.empty()) {
     for (const auto& r : responses) {
-      std::cout << absl::StrJoin(r->embedding(), " ", [](std::string* s, float v) {
-        absl::StrAppend(s, absl::StrFormat("%.7g", v));
-      }) << "\n";
+      std::cout << FormatEmbedding(r->embedding()) << "\n";
     }
   }
   if (!args.GetBool("json")) {

@@ -14,8 +14,9 @@ namespace lion {
 std::string_view AllocatorName();
 
 // Returns cached free memory to the system: tcmalloc's page heap, or glibc's
-// free heap top (malloc_trim). Costs milliseconds at most; call it off the
-// latency path, after work that needed far more memory than usual.
+// free heap top (malloc_trim). Not free: tcmalloc took 36 ms for 0.5 GiB and
+// 306 ms for 4 GiB of freed, touched blocks here, so call it only after work
+// that needed far more memory than usual, and after its results are out.
 void ReleaseFreeMemory();
 
 }  // namespace lion

@@ -2,26 +2,14 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <string>
 
 #include "gtest/gtest.h"
+#include "server/common/process_memory.h"
 
 namespace lion {
 namespace {
 
-int64_t ResidentBytes() {
-  std::ifstream status("/proc/self/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      int64_t kb = 0;
-      status >> kb;
-      return kb * 1024;
-    }
-  }
-  return 0;
-}
+int64_t ResidentBytes() { return ReadProcessMemory().resident_bytes; }
 
 // This binary links lion_fast_malloc, as lion-serve does.
 TEST(AllocatorTest, ReportsTheAllocatorTheBuildLinked) {
