@@ -74,7 +74,8 @@ absl::StatusOr<runtime::SequenceInput> FromIds(const google::protobuf::RepeatedF
   return in;
 }
 
-absl::StatusOr<runtime::SequenceInput> FromImage(const v1::Image& image, const ServedModel& m) {
+absl::StatusOr<runtime::SequenceInput> FromImage(const v1::Image& image, const ServedModel& m,
+                                                 const std::function<bool()>& should_stop) {
   const runtime::ModelDescription& d = m.description;
   if (d.architecture != "lion_vit") {
     return Invalid(absl::StrCat("image: model ", d.name, " takes text or token_ids, not images"));
@@ -107,6 +108,9 @@ absl::StatusOr<runtime::SequenceInput> FromImage(const v1::Image& image, const S
     return in;
   }
   if (image.encoded().empty()) return Invalid("image: set encoded (PNG/JPEG) or pixels");
+  // Decoding is bounded by the decoders' pixel limit; a request that is
+  // already gone is not decoded at all.
+  if (should_stop && should_stop()) return absl::CancelledError("request gone before decoding");
   auto pixels = image::DecodeAndPreprocess(image.encoded(), options);
   if (!pixels.ok()) {
     return Invalid(absl::StrCat("image.encoded: ", pixels.status().message()));
@@ -122,7 +126,7 @@ absl::StatusOr<runtime::SequenceInput> DecodeInput(const InputView& view, const 
   RETURN_IF_ERROR(CheckTruncation(view.truncation));
   if (view.text != nullptr) return FromText(*view.text, view.truncation, m, should_stop);
   if (view.ids != nullptr) return FromIds(*view.ids, view.truncation, m);
-  if (view.image != nullptr) return FromImage(*view.image, m);
+  if (view.image != nullptr) return FromImage(*view.image, m, should_stop);
   return Invalid("input: set one of text, token_ids or image");
 }
 
