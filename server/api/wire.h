@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "server/common/quoted.h"
 
 namespace lion::api {
 
@@ -36,9 +37,7 @@ absl::Status ParseRequest(const grpc::ByteBuffer& bytes, const WireLimits& limit
 absl::Status SerializeResponse(const google::protobuf::Message& message, int64_t max_bytes,
                                grpc::ByteBuffer* out);
 
-// `value` as it may appear in an error message: in quotes, cut to `max_bytes`
-// (at a UTF-8 character boundary) with its full size noted when cut.
-std::string Quoted(absl::string_view value, size_t max_bytes = 128);
+using ::lion::Quoted;  // server/common/quoted.h
 
 }  // namespace lion::api
 
