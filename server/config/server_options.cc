@@ -43,7 +43,14 @@ absl::Status ServerOptions::Validate() const {
   if (model_repository.empty()) return Bad("model_repository", "is required");
   if (auto s = CheckAddress("grpc_address", grpc_address); !s.ok()) return s;
   if (auto s = CheckAddress("metrics_address", metrics_address); !s.ok()) return s;
+  if (!http_address.empty()) {
+    if (auto s = CheckAddress("http_address", http_address); !s.ok()) return s;
+  }
   if (auto s = CheckDevice(device); !s.ok()) return s;
+  if (model_control != "none" && model_control != "poll" && model_control != "explicit") {
+    return Bad("model_control",
+               absl::StrCat("expected none, poll or explicit, got '", model_control, "'"));
+  }
   const std::pair<absl::string_view, std::pair<int64_t, int64_t>> minimums[] = {
       {"threads", {threads, 0}},
       {"max_batch_tokens", {batching.max_batch_tokens, 1}},
@@ -60,6 +67,9 @@ absl::Status ServerOptions::Validate() const {
       {"memory_budget_bytes", {form.memory_budget_bytes, 1}},
       {"max_message_bytes", {max_message_bytes, 1024}},
       {"drain_timeout_s", {drain_timeout_s, 0}},
+      {"http_threads", {http_threads, 1}},
+      {"http_timeout_s", {http_timeout_s, 1}},
+      {"repository_poll_s", {repository_poll_s, 1}},
   };
   for (const auto& [flag, value_min] : minimums) {
     if (auto s = AtLeast(flag, value_min.first, value_min.second); !s.ok()) return s;

@@ -46,6 +46,17 @@ struct ServerOptions {
   std::string model_repository;  // folder of model directories
   std::string grpc_address = "0.0.0.0:50051";
   std::string metrics_address = "0.0.0.0:9464";
+  // The HTTP/JSON front (OIP REST, TEI- and OpenAI-style routes); empty = off.
+  std::string http_address = "0.0.0.0:8080";
+  // HTTP worker threads. Each keep-alive connection holds one while open, so
+  // this is also the number of HTTP clients served at once.
+  int64_t http_threads = 64;
+  // Deadline of an HTTP request (gRPC clients set their own).
+  int64_t http_timeout_s = 60;
+  // Triton's names: none (load at start-up), poll (rescan the repository),
+  // explicit (load/unload on request).
+  std::string model_control = "none";
+  int64_t repository_poll_s = 5;  // --model_control=poll: seconds between scans
   std::string device = "cpu";    // cpu | cuda | cuda:N
   int64_t threads = 0;           // intra-op threads; 0 = number of cores
   int64_t max_input_tokens = 8192;  // per request, for models without a position limit

@@ -83,7 +83,13 @@ Metrics::Metrics(const BuildInfo& build)
       device_memory_(Register(prometheus::BuildGauge(), "lion_device_memory_bytes",
                               "Device memory by kind (used, total, peak).", *registry_)),
       build_info_(Register(prometheus::BuildGauge(), "lion_build_info",
-                           "Build of this server (value 1).", *registry_)) {
+                           "Build of this server (value 1).", *registry_)),
+      front_requests_(Register(prometheus::BuildCounter(), "lion_front_requests_total",
+                               "Finished calls by front (grpc, http), route and gRPC status code.",
+                               *registry_)),
+      front_duration_(Register(prometheus::BuildHistogram(),
+                               "lion_front_request_duration_seconds",
+                               "Arrival to response by front and route, seconds.", *registry_)) {
   build_info_.Add({{"version", build.version}, {"git_sha", build.git_sha}, {"torch", build.torch}})
       .Set(1);
 }
@@ -115,6 +121,21 @@ void Metrics::AddModel(const ModelLabels& l) {
                          RejectReason::kUnauthenticated}) {
     rejected_.Add({{"model", l.model}, {"reason", std::string(RejectReasonName(r))}});
   }
+}
+
+void Metrics::RemoveModel(const ModelLabels& l) {
+  const prometheus::Labels labels = {{"model", l.model},
+                                     {"architecture", l.architecture},
+                                     {"variant", l.variant},
+                                     {"task", l.task},
+                                     {"device", l.device}};
+  model_info_.Remove(&model_info_.Add(labels));
+}
+
+void Metrics::RecordFront(const std::string& front, const std::string& route,
+                          const std::string& code, double seconds) {
+  front_requests_.Add({{"front", front}, {"route", route}, {"code", code}}).Increment();
+  front_duration_.Add({{"front", front}, {"route", route}}, SecondsBuckets()).Observe(seconds);
 }
 
 void Metrics::RecordRequest(const std::string& model, const std::string& method,

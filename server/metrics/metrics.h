@@ -43,16 +43,29 @@ class Metrics {
   Metrics& operator=(const Metrics&) = delete;
 
   // The API methods and form names that get zero series per model.
-  static constexpr const char* kMethods[] = {"Classify",       "Embed",      "FillMask",
+  // lion.v1 RPCs, and ModelInfer of the Open Inference Protocol (gRPC and
+  // REST); the HTTP routes count under the task they run (Embed, Classify,
+  // Tokenize) and are told apart by lion_front_requests_total.
+  static constexpr const char* kMethods[] = {"Classify",       "Embed",       "FillMask",
                                              "Tokenize",       "ClassifyStream",
-                                             "EmbedStream"};
+                                             "EmbedStream",    "ModelInfer"};
   static constexpr const char* kForms[] = {"full", "chunk", "rnn"};
 
   void AddModel(const ModelLabels& labels);
+  // An unloaded model: its lion_model_info series goes (its counters stay).
+  void RemoveModel(const ModelLabels& labels);
 
   // One finished RPC (or stream message); code is the gRPC code name, e.g. "OK".
   void RecordRequest(const std::string& model, const std::string& method,
                      const std::string& code, double seconds);
+  // One finished call as its front saw it: front "grpc" or "http", route the
+  // full gRPC method ("lion.v1.Inference/Embed") or the HTTP route
+  // ("POST /v1/embeddings"), code the gRPC code name (HTTP statuses derive
+  // from it, docs/api.md). lion_front_requests_total and
+  // lion_front_request_duration_seconds; a separate family so that the
+  // contract families keep their label sets.
+  void RecordFront(const std::string& front, const std::string& route, const std::string& code,
+                   double seconds);
   void RecordReject(const std::string& model, RejectReason reason);
   void ObserveInputTokens(const std::string& model, int64_t tokens);
   void ObserveQueueSeconds(const std::string& model, double seconds);
@@ -81,6 +94,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& model_info_;
   prometheus::Family<prometheus::Gauge>& device_memory_;
   prometheus::Family<prometheus::Gauge>& build_info_;
+  prometheus::Family<prometheus::Counter>& front_requests_;
+  prometheus::Family<prometheus::Histogram>& front_duration_;
 };
 
 }  // namespace lion::metrics

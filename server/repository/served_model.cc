@@ -1,15 +1,17 @@
-#include "server/api/served_model.h"
+#include "server/repository/served_model.h"
 
-#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
-#include "server/api/wire.h"
 #include "server/common/status_macros.h"
 
-namespace lion::api {
+namespace lion::repository {
+
+ModelThreads::~ModelThreads() {
+  if (batcher != nullptr) batcher->Stop();
+  if (runner != nullptr) runner->Stop();
+}
 
 absl::StatusOr<std::unique_ptr<tokenizer::WordPieceTokenizer>> LoadTokenizer(
     const std::string& model_dir, int64_t vocab_size) {
@@ -31,31 +33,4 @@ absl::StatusOr<std::unique_ptr<tokenizer::WordPieceTokenizer>> LoadTokenizer(
   return tokenizer;
 }
 
-void ModelRegistry::Publish(std::vector<std::unique_ptr<ServedModel>> models) {
-  std::sort(models.begin(), models.end(), [](const auto& a, const auto& b) {
-    return a->description.name < b->description.name;
-  });
-  models_ = std::move(models);
-  published_.store(true, std::memory_order_release);
-}
-
-const std::vector<std::unique_ptr<ServedModel>>& ModelRegistry::models() const {
-  static const auto* none = new std::vector<std::unique_ptr<ServedModel>>();
-  return published_.load(std::memory_order_acquire) ? models_ : *none;
-}
-
-absl::StatusOr<const ServedModel*> ModelRegistry::Find(const std::string& name) const {
-  if (!published_.load(std::memory_order_acquire)) {
-    return absl::UnavailableError("lion-serve is still loading its models");
-  }
-  if (name.empty() && !models_.empty()) return models_.front().get();
-  for (const auto& m : models_) {
-    if (m->description.name == name) return m.get();
-  }
-  std::vector<std::string> names;
-  for (const auto& m : models_) names.push_back(m->description.name);
-  return absl::NotFoundError(absl::StrCat("model ", Quoted(name), " is not served (models: ",
-                                          absl::StrJoin(names, ", "), ")"));
-}
-
-}  // namespace lion::api
+}  // namespace lion::repository

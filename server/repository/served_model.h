@@ -1,30 +1,47 @@
-// What the API knows about each served model: its description, form limits,
-// admission queue and (text models) tokenizer; and the registry that resolves
-// a request's `model` field. Immutable after construction: thread-safe reads.
-#ifndef LION_SERVER_API_SERVED_MODEL_H_
-#define LION_SERVER_API_SERVED_MODEL_H_
+// What every front knows about one served model: its description, form
+// limits, admission queue and (text models) tokenizer, and the threads that
+// serve it. Published as shared_ptr<const ServedModel> (model_registry.h):
+// every request in flight holds a reference, so a model that is replaced or
+// unloaded stays whole until its last request is answered.
+#ifndef LION_SERVER_REPOSITORY_SERVED_MODEL_H_
+#define LION_SERVER_REPOSITORY_SERVED_MODEL_H_
 
-#include <atomic>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "absl/status/statusor.h"
 #include "server/batching/batcher.h"
 #include "server/runtime/form_policy.h"
 #include "server/runtime/model.h"
+#include "server/runtime/runner.h"
 #include "server/tokenizer/wordpiece_tokenizer.h"
 
-namespace lion::api {
+namespace lion::repository {
+
+// The runner and batcher of one model. The destructor stops the batcher
+// (requests still queued get UNAVAILABLE) and then the runner; it must not
+// run on either thread. Not copyable.
+struct ModelThreads {
+  ModelThreads() = default;
+  ModelThreads(const ModelThreads&) = delete;
+  ModelThreads& operator=(const ModelThreads&) = delete;
+  ~ModelThreads();
+
+  std::unique_ptr<runtime::Runner> runner;     // declared first: destroyed last
+  std::unique_ptr<batching::Batcher> batcher;  // dispatches to runner
+};
 
 struct ServedModel {
   runtime::ModelDescription description;
   runtime::FormLimits limits;
   int64_t max_input_tokens = 0;  // effective per-request limit (model and flag)
-  int64_t max_text_bytes = int64_t{8} << 20;     // --max_text_bytes
+  int64_t max_text_bytes = int64_t{8} << 20;       // --max_text_bytes
   int64_t max_response_bytes = int64_t{64} << 20;  // --max_message_bytes
-  batching::Batcher* batcher = nullptr;  // borrowed; outlives the gRPC server
+  // The admission queue: threads->batcher, or borrowed (tests), then it must
+  // outlive every request.
+  batching::Batcher* batcher = nullptr;
   std::unique_ptr<tokenizer::WordPieceTokenizer> tokenizer;  // null for vision models
+  std::unique_ptr<ModelThreads> threads;  // null when the batcher is borrowed
 };
 
 // Reads `lowercase` from <model_dir>/config.json and loads vocab.txt.
@@ -34,31 +51,6 @@ struct ServedModel {
 absl::StatusOr<std::unique_ptr<tokenizer::WordPieceTokenizer>> LoadTokenizer(
     const std::string& model_dir, int64_t vocab_size);
 
-// Starts empty (the gRPC server is up while models load); Publish() hands it
-// the models once, after which it is immutable. Thread-safe.
-class ModelRegistry {
- public:
-  ModelRegistry() = default;
-  explicit ModelRegistry(std::vector<std::unique_ptr<ServedModel>> models) {
-    Publish(std::move(models));
-  }
-  ModelRegistry(const ModelRegistry&) = delete;
-  ModelRegistry& operator=(const ModelRegistry&) = delete;
+}  // namespace lion::repository
 
-  // Call once, from one thread, before any reader relies on the models.
-  void Publish(std::vector<std::unique_ptr<ServedModel>> models);
-
-  // "" resolves to the first model by name. NOT_FOUND naming the model (and
-  // listing the served ones); UNAVAILABLE before Publish().
-  absl::StatusOr<const ServedModel*> Find(const std::string& name) const;
-  // Empty before Publish().
-  const std::vector<std::unique_ptr<ServedModel>>& models() const;
-
- private:
-  std::vector<std::unique_ptr<ServedModel>> models_;  // sorted by name; written once
-  std::atomic<bool> published_{false};
-};
-
-}  // namespace lion::api
-
-#endif  // LION_SERVER_API_SERVED_MODEL_H_
+#endif  // LION_SERVER_REPOSITORY_SERVED_MODEL_H_

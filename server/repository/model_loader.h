@@ -1,0 +1,36 @@
+// Model assembly: load a model directory, warm it up, calibrate its form
+// policy (or take the cached calibration), load its tokenizer, register its
+// metrics and start its runner and batcher. LibTorch work runs on
+// short-lived threads (OffMainThread), never on a thread that stays alive.
+// Thread-compatible: one load at a time (LibTorch's thread count is
+// process-wide).
+#ifndef LION_SERVER_REPOSITORY_MODEL_LOADER_H_
+#define LION_SERVER_REPOSITORY_MODEL_LOADER_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "server/config/server_options.h"
+#include "server/metrics/metrics.h"
+#include "server/repository/served_model.h"
+
+namespace lion::repository {
+
+// One log line: level ("INFO", "WARN", "ERROR"), message and fields.
+using LogFn = std::function<void(const std::string& level, const std::string& message,
+                                 const std::map<std::string, std::string>& fields)>;
+
+// Load, warm up, calibrate and start the threads of the model in `dir`,
+// served under the directory's base name. Errors name the file or the step
+// (see runtime::LoadTorchModel, runtime::WarmUp, LoadTokenizer).
+absl::StatusOr<std::unique_ptr<ServedModel>> StartModel(const std::string& dir,
+                                                        const config::ServerOptions& options,
+                                                        metrics::Metrics* metrics,
+                                                        const LogFn& log);
+
+}  // namespace lion::repository
+
+#endif  // LION_SERVER_REPOSITORY_MODEL_LOADER_H_
