@@ -25,20 +25,29 @@ absl::StatusOr<std::unique_ptr<ApiKeys>> ApiKeys::Load(const std::string& path) 
 
 absl::Status ApiKeys::Check(
     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const {
+  std::vector<std::string> values[2];
+  const char* headers[2] = {"authorization", "x-api-key"};
+  for (int h = 0; h < 2; ++h) {
+    auto [begin, end] = metadata.equal_range(headers[h]);
+    for (auto it = begin; it != end; ++it) values[h].emplace_back(it->second.data(), it->second.size());
+  }
+  return Check(values[0], values[1]);
+}
+
+absl::Status ApiKeys::Check(const std::vector<std::string>& authorization,
+                            const std::vector<std::string>& api_key) const {
   bool presented = false;
-  for (const char* header : {"authorization", "x-api-key"}) {
-    auto [begin, end] = metadata.equal_range(header);
-    for (auto it = begin; it != end; ++it) {
-      std::string value(it->second.data(), it->second.size());
-      if (std::string(header) == "authorization") {
-        if (!absl::StartsWithIgnoreCase(value, "bearer ")) continue;
-        value = value.substr(7);
-      }
-      presented = true;
-      if (keys_.count(std::string(absl::StripAsciiWhitespace(value))) > 0) {
-        return absl::OkStatus();
-      }
+  auto accepted = [&](absl::string_view key) {
+    presented = true;
+    return keys_.count(std::string(absl::StripAsciiWhitespace(key))) > 0;
+  };
+  for (const std::string& value : authorization) {
+    if (absl::StartsWithIgnoreCase(value, "bearer ") && accepted(absl::string_view(value).substr(7))) {
+      return absl::OkStatus();
     }
+  }
+  for (const std::string& value : api_key) {
+    if (accepted(value)) return absl::OkStatus();
   }
   return absl::UnauthenticatedError(presented ? "invalid API key"
                                               : "missing API key: send 'authorization: Bearer KEY'");

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <grpcpp/support/string_ref.h>
 
@@ -22,6 +23,9 @@ class ApiKeys {
 
   // OK, or UNAUTHENTICATED saying what is missing or wrong (never the key).
   absl::Status Check(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const;
+  // The same for the values of every `authorization` and `x-api-key` header.
+  absl::Status Check(const std::vector<std::string>& authorization,
+                     const std::vector<std::string>& api_key) const;
 
  private:
   explicit ApiKeys(std::set<std::string> keys) : keys_(std::move(keys)) {}

@@ -37,16 +37,27 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
   return grpc::SslServerCredentials(ssl);
 }
 
-constexpr const char* kHealthNames[] = {"", "lion.v1.Inference", "lion.v1.Models"};
+constexpr const char* kHealthNames[] = {"", "lion.v1.Inference", "lion.v1.Models",
+                                        "inference.GRPCInferenceService"};
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const config::ServerOptions& options,
                                                                const ServiceContext& context) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Dispatcher> dispatcher, Dispatcher::Create(context));
+  Dispatcher* borrowed = dispatcher.get();
+  ASSIGN_OR_RETURN(std::unique_ptr<GrpcServer> server, Create(options, borrowed));
+  server->own_dispatcher_ = std::move(dispatcher);
+  return server;
+}
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const config::ServerOptions& options,
+                                                               Dispatcher* dispatcher) {
   ASSIGN_OR_RETURN(auto credentials, Credentials(options.tls));
-  ASSIGN_OR_RETURN(std::unique_ptr<InferenceService> inference, InferenceService::Create(context));
-  std::unique_ptr<GrpcServer> server(
-      new GrpcServer(std::move(inference), std::make_unique<ModelsService>(context)));
+  std::unique_ptr<GrpcServer> server(new GrpcServer());
+  server->inference_ = std::make_unique<InferenceService>(dispatcher);
+  server->models_ = std::make_unique<ModelsService>(dispatcher->context());
+  server->oip_ = std::make_unique<OipService>(dispatcher, dispatcher->context().version);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -55,6 +66,7 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const config::Ser
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
   builder.RegisterService(server->inference_.get());
   builder.RegisterService(server->models_.get());
+  builder.RegisterService(server->oip_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(

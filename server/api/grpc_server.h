@@ -1,6 +1,8 @@
-// The gRPC server: lion.v1.Inference, lion.v1.Models, grpc.health.v1 (default
+// The gRPC server: lion.v1.Inference, lion.v1.Models, the Open Inference
+// Protocol (inference.GRPCInferenceService), grpc.health.v1 (default
 // service) and reflection (v1alpha) on one port, plaintext or TLS.
-// Health: "", "lion.v1.Inference" and "lion.v1.Models" are NOT_SERVING until
+// Health: "", "lion.v1.Inference", "lion.v1.Models" and
+// "inference.GRPCInferenceService" are NOT_SERVING until
 // SetServing(true), and again after SetServing(false) (draining: the
 // listener stays open meanwhile).
 // Thread safety: SetServing from any thread; Shutdown from one thread at a
@@ -17,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "server/api/inference_service.h"
 #include "server/api/models_service.h"
+#include "server/api/oip_service.h"
 #include "server/config/server_options.h"
 
 namespace lion::api {
@@ -24,7 +27,11 @@ namespace lion::api {
 class GrpcServer {
  public:
   // Binds options.grpc_address (port 0 picks one). Errors: NOT_FOUND for
-  // unreadable TLS files, UNAVAILABLE when the port cannot be bound.
+  // unreadable TLS files, UNAVAILABLE when the port cannot be bound. The
+  // dispatcher must outlive the server.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Create(const config::ServerOptions& options,
+                                                            Dispatcher* dispatcher);
+  // The same with a dispatcher of its own (tests).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Create(const config::ServerOptions& options,
                                                             const ServiceContext& context);
   ~GrpcServer();
@@ -38,11 +45,12 @@ class GrpcServer {
   void Shutdown(Duration grace);
 
  private:
-  GrpcServer(std::unique_ptr<InferenceService> inference, std::unique_ptr<ModelsService> models)
-      : inference_(std::move(inference)), models_(std::move(models)) {}
+  GrpcServer() = default;
 
+  std::unique_ptr<Dispatcher> own_dispatcher_;  // only when created from a context
   std::unique_ptr<InferenceService> inference_;
   std::unique_ptr<ModelsService> models_;
+  std::unique_ptr<OipService> oip_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;  // touched only by the thread that shuts down

@@ -9,6 +9,8 @@
 namespace lion::api {
 namespace {
 
+using repository::ServedModel;
+
 absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
 
 

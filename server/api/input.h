@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "lion/kernels/attention_options.h"
 #include "lion/v1/lion.pb.h"
-#include "server/api/served_model.h"
+#include "server/repository/served_model.h"
 #include "server/runtime/model.h"
 
 namespace lion::api {
@@ -38,7 +38,8 @@ InputView ViewOf(const Req& req) {
 
 // Errors: INVALID_ARGUMENT naming the field and the limit; CANCELLED when
 // `should_stop` (may be empty) stopped the tokenizer.
-absl::StatusOr<runtime::SequenceInput> DecodeInput(const InputView& view, const ServedModel& model,
+absl::StatusOr<runtime::SequenceInput> DecodeInput(const InputView& view,
+                                                   const repository::ServedModel& model,
                                                    const std::function<bool()>& should_stop);
 
 // Most of the magnitude a normalised pixel value may have: far beyond any

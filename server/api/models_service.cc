@@ -5,7 +5,7 @@
 
 namespace lion::api {
 
-v1::ModelInfo DescribeModel(const ServedModel& model) {
+v1::ModelInfo DescribeModel(const repository::ServedModel& model) {
   const runtime::ModelDescription& d = model.description;
   v1::ModelInfo info;
   info.set_name(d.name);
@@ -68,7 +68,7 @@ grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* c
                                                   grpc::ByteBuffer* resp) {
   return Answer<v1::GetModelRequest, v1::ModelInfo>(
       ctx, ctx_, req, resp, [this](const v1::GetModelRequest& in, v1::ModelInfo* out) {
-        ASSIGN_OR_RETURN(const ServedModel* model, ctx_.models->Find(in.name()));
+        ASSIGN_OR_RETURN(repository::ModelRef model, ctx_.models->Find(in.name()));
         *out = DescribeModel(*model);
         return absl::OkStatus();
       });

@@ -10,7 +10,7 @@
 namespace lion::api {
 
 // ModelInfo of a served model.
-v1::ModelInfo DescribeModel(const ServedModel& model);
+v1::ModelInfo DescribeModel(const repository::ServedModel& model);
 
 class ModelsService final
     : public v1::Models::WithRawCallbackMethod_ListModels<

@@ -88,6 +88,8 @@ class StreamCall final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::
       status = SerializeResponse(*r, service_->context().max_message_bytes, &bytes);
     }
     service_->context().Record(model, method_, status, start);
+    service_->context().RecordFront("grpc", std::string("lion.v1.Inference/") + method_, status,
+                                    start);
     absl::MutexLock lock(&mu_);
     --pending_;
     if (status.ok()) {

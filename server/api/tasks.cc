@@ -73,6 +73,36 @@ std::vector<int32_t> TopK(const std::vector<float>& scores, size_t k) {
   return idx;
 }
 
+// L2-normalises `v` in place (a zero vector stays zero).
+void Normalize(std::vector<float>& v) {
+  double norm = 0;
+  for (float x : v) norm += static_cast<double>(x) * x;
+  norm = std::sqrt(norm);
+  if (norm > 0) {
+    for (float& x : v) x = static_cast<float>(x / norm);
+  }
+}
+
+runtime::Pooling PoolingOf(v1::Pooling p) {
+  return p == v1::POOLING_MEAN  ? runtime::Pooling::kMean
+         : p == v1::POOLING_CLS ? runtime::Pooling::kCls
+                                : runtime::Pooling::kDefault;
+}
+
+absl::Status CheckPooling(v1::Pooling p) {
+  if (v1::Pooling_IsValid(p)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("pooling: unknown value ", static_cast<int>(p)));
+}
+
+// The token embeddings of `r` must fit a response.
+absl::Status CheckTokenEmbeddingsSize(const ServedModel& m, const runtime::Request& r) {
+  // Packed floats: 4 bytes each.
+  return CheckResponseSize(
+      m, 4.0 * static_cast<double>(r.length) * static_cast<double>(m.description.hidden_size),
+      absl::StrCat("return_token_embeddings: ", r.length, " tokens x ", m.description.hidden_size,
+                   " floats"));
+}
+
 }  // namespace
 
 void FillUsage(const runtime::Usage& u, v1::Usage* out) {
@@ -109,22 +139,11 @@ void ClassifyTask::Fill(const Req& req, const ServedModel& m, const runtime::Out
 
 absl::StatusOr<std::unique_ptr<runtime::Request>> EmbedTask::Build(
     const Req& req, const ServedModel& m, const std::function<bool()>& should_stop) {
-  if (!v1::Pooling_IsValid(req.pooling())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("pooling: unknown value ", static_cast<int>(req.pooling())));
-  }
+  RETURN_IF_ERROR(CheckPooling(req.pooling()));
   ASSIGN_OR_RETURN(auto r, Common(req, m, should_stop));
-  if (req.return_token_embeddings()) {
-    // Packed floats: 4 bytes each.
-    RETURN_IF_ERROR(CheckResponseSize(
-        m, 4.0 * static_cast<double>(r->length) * static_cast<double>(m.description.hidden_size),
-        absl::StrCat("return_token_embeddings: ", r->length, " tokens x ",
-                     m.description.hidden_size, " floats")));
-  }
+  if (req.return_token_embeddings()) RETURN_IF_ERROR(CheckTokenEmbeddingsSize(m, *r));
   r->outputs.pooled = true;
-  r->outputs.pooling = req.pooling() == v1::POOLING_MEAN  ? runtime::Pooling::kMean
-                       : req.pooling() == v1::POOLING_CLS ? runtime::Pooling::kCls
-                                                          : runtime::Pooling::kDefault;
+  r->outputs.pooling = PoolingOf(req.pooling());
   r->outputs.token_embeddings = req.return_token_embeddings();
   return r;
 }
@@ -132,14 +151,7 @@ absl::StatusOr<std::unique_ptr<runtime::Request>> EmbedTask::Build(
 void EmbedTask::Fill(const Req& req, const ServedModel& m, const runtime::OutputRequest& asked,
                      runtime::Result result, Resp* resp) {
   std::vector<float>& e = result.output.pooled;
-  if (req.normalize()) {
-    double norm = 0;
-    for (float v : e) norm += static_cast<double>(v) * v;
-    norm = std::sqrt(norm);
-    if (norm > 0) {
-      for (float& v : e) v = static_cast<float>(v / norm);
-    }
-  }
+  if (req.normalize()) Normalize(e);
   resp->mutable_embedding()->Assign(e.begin(), e.end());
   if (req.return_token_embeddings()) {
     const std::vector<float>& t = result.output.token_embeddings;
@@ -231,6 +243,29 @@ absl::StatusOr<TokenizeTask::Resp> TokenizeTask::Respond(const Req& req, const S
     offset->set_end(encoding->offsets[i].second);
   }
   return resp;
+}
+
+absl::StatusOr<std::unique_ptr<runtime::Request>> InferRowTask::Build(
+    const Req& req, const ServedModel& m, const std::function<bool()>& should_stop) {
+  if (req.logits && m.description.task != runtime::Task::kClassification) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "outputs: model ", m.description.name, " has no output 'logits' (its task is ",
+        TaskName(m.description.task), " model)"));
+  }
+  RETURN_IF_ERROR(CheckPooling(req.input.pooling()));
+  ASSIGN_OR_RETURN(auto r, Common(req.input, m, should_stop));
+  if (req.token_embeddings) RETURN_IF_ERROR(CheckTokenEmbeddingsSize(m, *r));
+  r->outputs.logits = req.logits;
+  r->outputs.pooled = req.embeddings;
+  r->outputs.pooling = PoolingOf(req.input.pooling());
+  r->outputs.token_embeddings = req.token_embeddings;
+  return r;
+}
+
+void InferRowTask::Fill(const Req& req, const ServedModel& m, const runtime::OutputRequest& asked,
+                        runtime::Result result, Resp* resp) {
+  if (req.input.normalize()) Normalize(result.output.pooled);
+  *resp = std::move(result);
 }
 
 }  // namespace lion::api

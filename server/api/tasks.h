@@ -15,10 +15,12 @@
 
 #include "absl/status/statusor.h"
 #include "lion/v1/lion.pb.h"
-#include "server/api/served_model.h"
+#include "server/repository/served_model.h"
 #include "server/runtime/request.h"
 
 namespace lion::api {
+
+using repository::ServedModel;
 
 // Usage proto from the runner's Usage.
 void FillUsage(const runtime::Usage& usage, v1::Usage* out);
@@ -60,6 +62,29 @@ struct TokenizeTask {
   static constexpr const char* kMethod = "Tokenize";
   static absl::StatusOr<Resp> Respond(const Req& req, const ServedModel& model,
                                       const std::function<bool()>& should_stop);
+};
+
+// One row of an Open Inference Protocol ModelInfer call: its input and
+// options as a lion.v1 EmbedRequest (model, form, input, truncation,
+// pooling, normalize), and which outputs to compute.
+struct InferRow {
+  v1::EmbedRequest input;
+  bool logits = false;
+  bool embeddings = false;
+  bool token_embeddings = false;
+};
+
+// Runs one InferRow; the response is the runner's Result, with the pooled
+// embedding normalised when asked. INVALID_ARGUMENT for logits on a model
+// without a classification head.
+struct InferRowTask {
+  using Req = InferRow;
+  using Resp = runtime::Result;
+  static constexpr const char* kMethod = "ModelInfer";
+  static absl::StatusOr<std::unique_ptr<runtime::Request>> Build(
+      const Req& req, const ServedModel& model, const std::function<bool()>& should_stop);
+  static void Fill(const Req& req, const ServedModel& model, const runtime::OutputRequest& asked,
+                   runtime::Result result, Resp* resp);
 };
 
 }  // namespace lion::api
