@@ -19,7 +19,7 @@ DURATION="${LION_BENCH_DURATION:-8}"
 
 start_server() {  # extra flags...
   "$SERVE" --model_repository="$LION_ROOT/models" --grpc_address=127.0.0.1:$PORT \
-    --metrics_address=127.0.0.1:$MPORT --calibration_dir="$OUT/calibration" \
+    --metrics_address=127.0.0.1:$MPORT --http_address= --calibration_dir="$OUT/calibration" \
     --max_input_tokens=20000 "$@" 2> "$OUT/server.log" &
   SERVER_PID=$!
   for _ in $(seq 1 120); do

@@ -80,7 +80,7 @@ def start_lion_serve(model_repository: pathlib.Path, log_path: pathlib.Path, rea
     address = f"127.0.0.1:{free_port()}"
     log = open(log_path, "w")
     proc = subprocess.Popen([str(LION_SERVE), f"--model_repository={model_repository}", f"--grpc_address={address}",
-                             f"--metrics_address=127.0.0.1:{free_port()}"],
+                             f"--metrics_address=127.0.0.1:{free_port()}", "--http_address="],
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     cli = Cli(address)
     deadline = time.monotonic() + ready_timeout_s

@@ -58,6 +58,7 @@ class Server:
         "listening" (ports bound, models still loading)."""
         args = [str(LION_SERVE), f"--model_repository={repository}",
                 "--grpc_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0",
+                "--http_address=127.0.0.1:0",
                 f"--calibration_dir={calibration_dir}", *flags]
         self.lines = []
         self._serving = None
@@ -77,6 +78,7 @@ class Server:
             fields = dict(kv.split("=", 1) for kv in self._serving.split() if "=" in kv)
         self.grpc_port = int(fields["grpc_port"])
         self.metrics_port = int(fields["metrics_port"])
+        self.http_port = int(fields["http_port"]) if fields.get("http_port", "off") != "off" else None
         self.address = f"127.0.0.1:{self.grpc_port}"
 
     def _read(self):
