@@ -23,7 +23,7 @@ std::vector<std::string> HeaderValues(const httplib::Request& req, const char* n
 // Runs one route: gate and API key (unless a probe), the handler, metrics,
 // and the reply or the JSON error.
 void Handle(const Route& route, api::Dispatcher* dispatcher, int64_t timeout_s,
-            const httplib::Request& req, httplib::Response& res) {
+            const httplib::Request& req, const std::string& body, httplib::Response& res) {
   const api::ServiceContext& sc = dispatcher->context();
   const TimePoint start = sc.clock->Now();
   RouteCall call(dispatcher, start + std::chrono::seconds(timeout_s));
@@ -34,7 +34,7 @@ void Handle(const Route& route, api::Dispatcher* dispatcher, int64_t timeout_s,
       RETURN_IF_ERROR(
           sc.Authenticate(HeaderValues(req, "authorization"), HeaderValues(req, "x-api-key")));
     }
-    return route.handler(req, call);
+    return route.handler(req, body, call);
   }();
   const absl::Status status = reply.status();
   if (!call.method.empty()) sc.Record(*call.label(), call.method, status, start);
@@ -122,15 +122,34 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const config::Ser
   }
   const int64_t timeout_s = options.http_timeout_s;
   for (Route& route : routes) {
-    auto handler = [route, dispatcher, timeout_s](const httplib::Request& req,
-                                                 httplib::Response& res) {
-      Handle(route, dispatcher, timeout_s, req, res);
-    };
     if (route.method == "GET") {
-      http->Get(route.pattern, handler);
-    } else {
-      http->Post(route.pattern, handler);
+      http->Get(route.pattern, [route, dispatcher, timeout_s](const httplib::Request& req,
+                                                             httplib::Response& res) {
+        Handle(route, dispatcher, timeout_s, req, std::string(), res);
+      });
+      continue;
     }
+    // POST bodies are read here rather than by cpp-httplib, which would wait
+    // for a body without Content-Length until the read timeout (tritonclient
+    // sends its empty POSTs that way).
+    http->Post(route.pattern, [route, dispatcher, timeout_s, &sc, max_body](
+                                  const httplib::Request& req, httplib::Response& res,
+                                  const httplib::ContentReader& reader) {
+      std::string body;
+      if (req.has_header("Content-Length") ||
+          req.get_header_value("Transfer-Encoding") == "chunked") {
+        const bool read = reader([&body](const char* data, size_t length) {
+          body.append(data, length);
+          return true;
+        });
+        if (!read) {
+          if (res.status != 413) res.status = 400;
+          OwnErrors(sc, max_body, req, res);
+          return;
+        }
+      }
+      Handle(route, dispatcher, timeout_s, req, body, res);
+    });
   }
   if (port == 0) {
     port = http->bind_to_any_port(host);

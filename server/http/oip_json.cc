@@ -87,14 +87,15 @@ absl::StatusOr<api::OipTensor> ParseInput(const json& j, std::string_view* binar
     RETURN_IF_ERROR(FlattenData(j["data"], &t));
     return t;
   }
-  const int64_t* bytes = std::get_if<int64_t>(&size->second);
-  if (bytes == nullptr || *bytes < 0 || static_cast<size_t>(*bytes) > binary->size()) {
+  const int64_t* given = std::get_if<int64_t>(&size->second);
+  if (given == nullptr || *given < 0 || static_cast<size_t>(*given) > binary->size()) {
     return Invalid(absl::StrCat(where, ".parameters.binary_data_size: more than the binary data"));
   }
+  const size_t bytes = static_cast<size_t>(*given);
   t.parameters.erase(size);
   ASSIGN_OR_RETURN(int64_t count, api::ElementCount(t.shape, where));
-  const std::string raw(binary->substr(0, static_cast<size_t>(*bytes)));
-  binary->remove_prefix(static_cast<size_t>(*bytes));
+  const std::string raw(binary->substr(0, bytes));
+  binary->remove_prefix(bytes);
   RETURN_IF_ERROR(api::DecodeRaw(raw, count, &t));
   return t;
 }

@@ -29,7 +29,7 @@ absl::StatusOr<repository::ModelRef> FindModel(const httplib::Request& req, Rout
   return model;
 }
 
-absl::StatusOr<HttpReply> Infer(const httplib::Request& req, RouteCall& call) {
+absl::StatusOr<HttpReply> Infer(const httplib::Request& req, const std::string& body, RouteCall& call) {
   call.method = "ModelInfer";
   RETURN_IF_ERROR(FindModel(req, call).status());  // 404 before looking at the body
   std::optional<size_t> header_length;
@@ -41,7 +41,7 @@ absl::StatusOr<HttpReply> Infer(const httplib::Request& req, RouteCall& call) {
     header_length = length;
   }
   ASSIGN_OR_RETURN(OipJsonRequest parsed,
-                   ParseInferRequest(req.body, header_length, req.matches[1], Version(req)));
+                   ParseInferRequest(body, header_length, req.matches[1], Version(req)));
   auto request = std::make_shared<api::OipRequest>(std::move(parsed.request));
   ASSIGN_OR_RETURN(api::OipResponse response,
                    call.Await<api::OipResponse>([&](api::Reply<api::OipResponse> reply) {
@@ -57,7 +57,7 @@ absl::StatusOr<HttpReply> Infer(const httplib::Request& req, RouteCall& call) {
   return reply;
 }
 
-absl::StatusOr<HttpReply> ModelReady(const httplib::Request& req, RouteCall& call) {
+absl::StatusOr<HttpReply> ModelReady(const httplib::Request& req, const std::string& body, RouteCall& call) {
   if (!call.dispatcher().context().Ready()) {
     return absl::UnavailableError("lion-serve is not ready (loading or draining)");
   }
@@ -65,13 +65,13 @@ absl::StatusOr<HttpReply> ModelReady(const httplib::Request& req, RouteCall& cal
   return JsonReply(json({{"name", model->description.name}, {"ready", true}}).dump());
 }
 
-absl::StatusOr<HttpReply> RepositoryIndex(const httplib::Request& req, RouteCall& call) {
+absl::StatusOr<HttpReply> RepositoryIndex(const httplib::Request& req, const std::string& body, RouteCall& call) {
   bool ready_only = false;
-  if (!req.body.empty()) {
-    ASSIGN_OR_RETURN(json body, JsonBody(req));
-    if (body.contains("ready")) {
-      if (!body["ready"].is_boolean()) return absl::InvalidArgumentError("ready: expected a boolean");
-      ready_only = body["ready"].get<bool>();
+  if (!body.empty()) {
+    ASSIGN_OR_RETURN(json parsed, JsonBody(body));
+    if (parsed.contains("ready")) {
+      if (!parsed["ready"].is_boolean()) return absl::InvalidArgumentError("ready: expected a boolean");
+      ready_only = parsed["ready"].get<bool>();
     }
   }
   json out = json::array();
@@ -87,7 +87,7 @@ absl::StatusOr<HttpReply> RepositoryIndex(const httplib::Request& req, RouteCall
 
 // Load or unload on request (--model_control=explicit).
 RouteHandler Control(bool load) {
-  return [load](const httplib::Request& req, RouteCall& call) -> absl::StatusOr<HttpReply> {
+  return [load](const httplib::Request& req, const std::string& body, RouteCall& call) -> absl::StatusOr<HttpReply> {
     repository::ModelRepository* repo = call.dispatcher().context().repository;
     if (repo == nullptr) return absl::UnimplementedError("no model repository control");
     const std::string name = req.matches[1];
@@ -111,23 +111,23 @@ std::vector<Route> OipRoutes() {
   const std::string model = kModel;
   return {
       {"GET", "/v2/health/live", "GET /v2/health/live", true,
-       [](const httplib::Request&, RouteCall&) -> absl::StatusOr<HttpReply> {
+       [](const httplib::Request&, const std::string&, RouteCall&) -> absl::StatusOr<HttpReply> {
          return JsonReply("{\"live\":true}");
        }},
       {"GET", "/v2/health/ready", "GET /v2/health/ready", true,
-       [](const httplib::Request&, RouteCall& call) -> absl::StatusOr<HttpReply> {
+       [](const httplib::Request&, const std::string&, RouteCall& call) -> absl::StatusOr<HttpReply> {
          const bool ready = call.dispatcher().context().Ready();
          return JsonReply(ready ? "{\"ready\":true}" : "{\"ready\":false}", ready ? 200 : 503);
        }},
       {"GET", "/v2", "GET /v2", false,
-       [](const httplib::Request&, RouteCall& call) -> absl::StatusOr<HttpReply> {
+       [](const httplib::Request&, const std::string&, RouteCall& call) -> absl::StatusOr<HttpReply> {
          json out = {{"name", "lion-serve"},
                      {"version", call.dispatcher().context().version},
                      {"extensions", {"model_repository", "binary_tensor_data"}}};
          return JsonReply(out.dump());
        }},
       {"GET", model, "GET /v2/models/{m}", false,
-       [](const httplib::Request& req, RouteCall& call) -> absl::StatusOr<HttpReply> {
+       [](const httplib::Request& req, const std::string& body, RouteCall& call) -> absl::StatusOr<HttpReply> {
          ASSIGN_OR_RETURN(repository::ModelRef m, FindModel(req, call));
          return JsonReply(WriteModelMetadata(api::DescribeForOip(*m)));
        }},
@@ -155,10 +155,10 @@ std::string DefaultTextModel(const api::ServiceContext& context) {
   return "";
 }
 
-absl::StatusOr<nlohmann::json> JsonBody(const httplib::Request& req) {
-  ASSIGN_OR_RETURN(nlohmann::json body, ParseJson(req.body, "body"));
-  if (!body.is_object()) return absl::InvalidArgumentError("body: expected a JSON object");
-  return body;
+absl::StatusOr<nlohmann::json> JsonBody(const std::string& body) {
+  ASSIGN_OR_RETURN(nlohmann::json parsed, ParseJson(body, "body"));
+  if (!parsed.is_object()) return absl::InvalidArgumentError("body: expected a JSON object");
+  return parsed;
 }
 
 }  // namespace lion::http

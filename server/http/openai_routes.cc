@@ -59,9 +59,9 @@ absl::StatusOr<std::vector<std::shared_ptr<v1::EmbedRequest>>> Inputs(const json
   return out;
 }
 
-absl::StatusOr<HttpReply> Embeddings(const httplib::Request& req, RouteCall& call) {
+absl::StatusOr<HttpReply> Embeddings(const httplib::Request& req, const std::string& raw, RouteCall& call) {
   call.method = "Embed";
-  ASSIGN_OR_RETURN(json body, JsonBody(req));
+  ASSIGN_OR_RETURN(json body, JsonBody(raw));
   for (const auto& [key, value] : body.items()) {
     if (key != "model" && key != "input" && key != "encoding_format" && key != "dimensions" &&
         key != "user") {
@@ -115,7 +115,7 @@ absl::StatusOr<HttpReply> Embeddings(const httplib::Request& req, RouteCall& cal
   return JsonReply(std::move(out));
 }
 
-absl::StatusOr<HttpReply> Models(const httplib::Request&, RouteCall& call) {
+absl::StatusOr<HttpReply> Models(const httplib::Request&, const std::string&, RouteCall& call) {
   json data = json::array();
   for (const repository::ModelRef& m : call.dispatcher().context().models->models()) {
     data.push_back({{"id", m->description.name}, {"object", "model"}, {"created", 0},

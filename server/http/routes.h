@@ -25,8 +25,10 @@ struct HttpReply {
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
-using RouteHandler =
-    std::function<absl::StatusOr<HttpReply>(const httplib::Request&, RouteCall&)>;
+// `body`: the request body (empty for a POST without Content-Length, which
+// some clients send for an empty body).
+using RouteHandler = std::function<absl::StatusOr<HttpReply>(
+    const httplib::Request&, const std::string& body, RouteCall&)>;
 
 struct Route {
   std::string method;   // "GET" or "POST"
@@ -50,7 +52,7 @@ HttpReply JsonReply(std::string body, int status = 200);
 std::string DefaultTextModel(const api::ServiceContext& context);
 
 // The request body as a JSON object (INVALID_ARGUMENT otherwise).
-absl::StatusOr<nlohmann::json> JsonBody(const httplib::Request& req);
+absl::StatusOr<nlohmann::json> JsonBody(const std::string& body);
 
 }  // namespace lion::http
 

@@ -77,9 +77,9 @@ std::vector<std::shared_ptr<Req>> Requests(const std::vector<std::string>& texts
   return out;
 }
 
-absl::StatusOr<HttpReply> Embed(const httplib::Request& req, RouteCall& call) {
+absl::StatusOr<HttpReply> Embed(const httplib::Request& req, const std::string& raw, RouteCall& call) {
   call.method = "Embed";
-  ASSIGN_OR_RETURN(json body, JsonBody(req));
+  ASSIGN_OR_RETURN(json body, JsonBody(raw));
   RETURN_IF_ERROR(OnlyKeys(body, {"inputs", "normalize", "truncate", "model"}));
   bool single = false;
   ASSIGN_OR_RETURN(std::vector<std::string> texts, Texts(body, &single));
@@ -98,17 +98,17 @@ absl::StatusOr<HttpReply> Embed(const httplib::Request& req, RouteCall& call) {
   return JsonReply(std::move(out));
 }
 
-absl::StatusOr<HttpReply> Predict(const httplib::Request& req, RouteCall& call) {
+absl::StatusOr<HttpReply> Predict(const httplib::Request& req, const std::string& raw, RouteCall& call) {
   call.method = "Classify";
-  ASSIGN_OR_RETURN(json body, JsonBody(req));
+  ASSIGN_OR_RETURN(json body, JsonBody(raw));
   RETURN_IF_ERROR(OnlyKeys(body, {"inputs", "raw_scores", "truncate", "model"}));
   bool single = false;
   ASSIGN_OR_RETURN(std::vector<std::string> texts, Texts(body, &single));
-  ASSIGN_OR_RETURN(bool raw, BoolField(body, "raw_scores", false));
+  ASSIGN_OR_RETURN(bool raw_scores, BoolField(body, "raw_scores", false));
   ASSIGN_OR_RETURN(bool truncate, BoolField(body, "truncate", false));
   ASSIGN_OR_RETURN(std::string model, ModelField(body, call));
   auto requests = Requests<v1::ClassifyRequest>(texts, model, truncate);
-  for (auto& r : requests) r->set_raw_scores(raw);
+  for (auto& r : requests) r->set_raw_scores(raw_scores);
   ASSIGN_OR_RETURN(auto responses, call.RunAll<api::ClassifyTask>(std::move(requests)));
   json out = json::array();
   for (const v1::ClassifyResponse& r : responses) {
@@ -121,9 +121,9 @@ absl::StatusOr<HttpReply> Predict(const httplib::Request& req, RouteCall& call) 
   return JsonReply((single ? out[0] : out).dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-absl::StatusOr<HttpReply> Tokenize(const httplib::Request& req, RouteCall& call) {
+absl::StatusOr<HttpReply> Tokenize(const httplib::Request& req, const std::string& raw, RouteCall& call) {
   call.method = "Tokenize";
-  ASSIGN_OR_RETURN(json body, JsonBody(req));
+  ASSIGN_OR_RETURN(json body, JsonBody(raw));
   RETURN_IF_ERROR(OnlyKeys(body, {"inputs", "add_special_tokens", "model"}));
   bool single = false;
   ASSIGN_OR_RETURN(std::vector<std::string> texts, Texts(body, &single));
@@ -159,7 +159,7 @@ absl::StatusOr<HttpReply> Tokenize(const httplib::Request& req, RouteCall& call)
   return JsonReply(out.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-absl::StatusOr<HttpReply> Info(const httplib::Request& req, RouteCall& call) {
+absl::StatusOr<HttpReply> Info(const httplib::Request& req, const std::string& raw, RouteCall& call) {
   const api::ServiceContext& sc = call.dispatcher().context();
   const std::string name =
       req.has_param("model") ? req.get_param_value("model") : DefaultTextModel(sc);
@@ -195,7 +195,7 @@ std::vector<Route> TeiRoutes() {
       {"POST", "/tokenize", "POST /tokenize", false, Tokenize},
       {"GET", "/info", "GET /info", false, Info},
       {"GET", "/health", "GET /health", true,
-       [](const httplib::Request&, RouteCall& call) -> absl::StatusOr<HttpReply> {
+       [](const httplib::Request&, const std::string&, RouteCall& call) -> absl::StatusOr<HttpReply> {
          if (!call.dispatcher().context().Ready()) {
            return absl::UnavailableError("lion-serve is not ready (loading or draining)");
          }
