@@ -18,6 +18,8 @@ namespace lion::api {
 namespace {
 
 using ::testing::HasSubstr;
+using repository::LoadTokenizer;
+using repository::ModelRegistry;
 
 std::string TempFile(const std::string& name, const std::string& content) {
   const std::string path = testing_util::UniqueTempPath(name);
