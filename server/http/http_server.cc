@@ -104,6 +104,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const config::Ser
   http->set_write_timeout(std::chrono::seconds(5));
   http->set_keep_alive_timeout(5);
   http->set_keep_alive_max_count(1 << 20);
+  // cpp-httplib writes headers and body separately: without TCP_NODELAY,
+  // Nagle's algorithm and the client's delayed ACK hold every response for
+  // about 40 ms (measured: 22 requests/s on one keep-alive connection).
+  http->set_tcp_nodelay(true);
   http->set_payload_max_length(static_cast<size_t>(options.max_message_bytes));
   // As in metrics_server.cc: SO_REUSEADDR only, so that a busy port is an error.
   http->set_socket_options([](socket_t sock) {
