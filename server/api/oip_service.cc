@@ -55,7 +55,8 @@ grpc::ServerUnaryReactor* OipService::Answer(
   }
   auto req = std::make_shared<Req>();
   // Liveness and readiness are probes: open, like grpc.health.v1.
-  const bool probe = std::string(method) == "ServerLive" || std::string(method) == "ServerReady";
+  const std::string name = method;
+  const bool probe = name == "ServerLive" || name == "ServerReady" || name == "ModelReady";
   absl::Status s = probe ? absl::OkStatus() : sc.Authenticate(*ctx);
   if (s.ok()) s = ParseRequest(*in, sc.wire, req.get());
   if (!s.ok()) {

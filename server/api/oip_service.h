@@ -5,7 +5,7 @@
 // (ByteBuffer) methods as in inference_service.h: unparsable bytes are
 // INVALID_ARGUMENT, names are checked against their limits before parsing,
 // and every call enters the drain gate and authenticates, except the probes
-// ServerLive and ServerReady (open, like grpc.health.v1).
+// ServerLive, ServerReady and ModelReady (open, like grpc.health.v1).
 // Thread-safe; handlers never block. The Dispatcher must outlive it.
 #ifndef LION_SERVER_API_OIP_SERVICE_H_
 #define LION_SERVER_API_OIP_SERVICE_H_

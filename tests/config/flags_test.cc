@@ -76,7 +76,8 @@ TEST(FlagsTest, HelpListsEveryContractFlagWithItsVariable) {
         "max_batch_tokens", "max_batch_size", "max_queue_delay_us", "max_queue_size",
         "max_input_tokens", "full_max_tokens", "chunk_size", "rnn_min_tokens",
         "memory_budget_bytes", "calibrate", "tls_cert", "tls_key", "tls_client_ca",
-        "api_key_file", "max_message_bytes", "drain_timeout_s", "log_format"}) {
+        "api_key_file", "max_message_bytes", "drain_timeout_s", "log_format", "http_address",
+        "model_control", "repository_poll_s"}) {
     EXPECT_THAT(help, HasSubstr(std::string("--") + flag + " ")) << flag;
     // Every flag is also settable from its variable.
     std::string upper = flag;
@@ -126,6 +127,20 @@ TEST(ServerOptionsTest, ValidateNamesTheBadFlag) {
   o = Valid();
   o.form.memory_budget_bytes = 0;
   expect_bad(o, "memory_budget_bytes");
+  o = Valid();
+  o.model_control = "watch";
+  expect_bad(o, "model_control");
+  o = Valid();
+  o.repository_poll_s = 0;
+  expect_bad(o, "repository_poll_s");
+  o = Valid();
+  o.http_address = "8080";
+  expect_bad(o, "http_address");
+  o = Valid();
+  o.http_address = "";  // off
+  EXPECT_TRUE(o.Validate().ok());
+  EXPECT_EQ(Valid().http_address, "0.0.0.0:8080");
+  EXPECT_EQ(Valid().model_control, "none");
 }
 
 }  // namespace
