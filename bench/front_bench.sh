@@ -18,8 +18,9 @@ HPORT=50882
 SERVER_PID=$!
 trap 'kill -TERM $SERVER_PID 2>/dev/null; wait $SERVER_PID || true' EXIT
 for _ in $(seq 1 120); do
-  grep -q ' serving ' "$OUT/server.log" && break
+  curl -sf "http://127.0.0.1:$HPORT/v2/health/ready" > /dev/null && break
   sleep 1
 done
+uptime  # the machine's load: other work skews the numbers
 "$LION_BUILD_DIR/bench/front_bench" 127.0.0.1:$PORT $HPORT lion-mlm-mini 128 \
   "${LION_BENCH_DURATION:-3}" "${LION_BENCH_ROUNDS:-3}" 1 8 64 128 | tee "$OUT/front_bench.txt"
