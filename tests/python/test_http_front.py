@@ -143,3 +143,31 @@ def test_api_keys_and_tls_guard_http_like_grpc(tmp_path):
                                 f"http://localhost:{server.http_port}/v2/health/live"],
                                capture_output=True, text=True, timeout=60)
         assert plain.stdout != "200"  # TLS only
+
+
+def test_sigterm_drains_http_calls_in_flight(tmp_path):
+    import concurrent.futures as cf
+    import signal
+    from lion_server_harness import wait_until
+    require_server_and_models(DIGITS, MLM)
+
+    def admitted():  # requests past tokenizing, on their way to the batcher
+        for line in metrics_text(server.metrics_port).splitlines():
+            if line.startswith(f'lion_input_tokens_count{{model="{MLM}"}}'):
+                return float(line.split()[-1])
+        return 0.0
+    server = Server(MODELS, tmp_path, "--drain_timeout_s=120")
+    rng = np.random.default_rng(0)
+    bodies = [{"model": MLM, "input": [rng.integers(5, 6000, 6000).tolist()]} for _ in range(20)]
+    with cf.ThreadPoolExecutor(20) as pool:
+        futures = [pool.submit(http, server, "POST", "/v1/embeddings", b) for b in bodies]
+        assert wait_until(lambda: admitted() >= 20, timeout=60, interval=0.05)
+        server.signal(signal.SIGTERM)
+        assert wait_until(lambda: http(server, "GET", "/v2/health/ready")[0] == 503, timeout=10, interval=0.05)
+        status, body, _ = http(server, "POST", "/embed", {"inputs": "late"})
+        assert status == 503 and body["code"] == "UNAVAILABLE" and "draining" in body["error"]
+        assert not all(f.done() for f in futures), "the drain must still have work to do"
+        results = [f.result() for f in futures]
+    assert [r[0] for r in results] == [200] * 20
+    assert all(len(r[1]["data"][0]["embedding"]) == 128 for r in results)
+    assert server.proc.wait(60) == 0
