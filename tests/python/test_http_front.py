@@ -171,3 +171,32 @@ def test_sigterm_drains_http_calls_in_flight(tmp_path):
     assert [r[0] for r in results] == [200] * 20
     assert all(len(r[1]["data"][0]["embedding"]) == 128 for r in results)
     assert server.proc.wait(60) == 0
+
+
+def test_predict_on_a_text_classifier_equals_classify(tmp_path):
+    from lionserve.golden import make_random_model_dir
+    require_server_and_models(DIGITS, MLM)
+    repo = tmp_path / "repo"
+    make_random_model_dir(repo / "clf", "lion_bert", "d", seed=3, task="classification",
+                          has_pooler=True, has_mlm_head=False)
+    pb, pb_grpc = stubs(tmp_path)
+    texts = ["tok5 tok7 tok9", "tok11"]
+    with Server(repo, tmp_path) as server:
+        stub = pb_grpc.InferenceStub(grpc.insecure_channel(server.address))
+        status, got, _ = http(server, "POST", "/predict", {"inputs": texts})
+        assert status == 200 and len(got) == 2
+        for scores, text in zip(got, texts):
+            want = stub.Classify(pb.ClassifyRequest(model="clf", text=text))
+            assert [s["label"] for s in scores] == [p.label for p in want.predictions]
+            close([s["score"] for s in scores], np.array([p.score for p in want.predictions], np.float32))
+        status, single, _ = http(server, "POST", "/predict", {"inputs": texts[0], "raw_scores": True})
+        assert status == 200 and {s["label"] for s in single} == {"negative", "positive"}
+        # OIP logits of a text classifier.
+        status, out, _ = http(server, "POST", "/v2/models/clf/infer", {"inputs": [
+            {"name": "text", "datatype": "BYTES", "shape": [1], "data": [texts[0]]}], "outputs": [{"name": "logits"}]})
+        raw = stub.Classify(pb.ClassifyRequest(model="clf", text=texts[0], raw_scores=True))
+        want = np.zeros(2, np.float32)
+        for p in raw.predictions:
+            want[p.index] = p.score
+        assert status == 200 and out["outputs"][0]["shape"] == [1, 2]
+        close(out["outputs"][0]["data"], want)
