@@ -139,6 +139,23 @@ def test_api_keys_and_tls_guard_http_like_grpc(tmp_path):
         status, body = curl("/embed", "-d", '{"inputs": "x"}', "-H", "Authorization: Bearer sekret")
         assert status == 200 and len(json.loads(body)[0]) == 128
         assert curl("/embed", "-d", '{"inputs": "x"}', "-H", "x-api-key: wrong")[0] == 401
+        # The Open Inference Protocol over gRPC takes the same keys (probes open).
+        from tritonclient.grpc import service_pb2 as oip
+        channel = grpc.secure_channel(f"localhost:{server.grpc_port}",
+                                      grpc.ssl_channel_credentials(root_certificates=cert.read_bytes()))
+        def rpc(name, response):
+            return channel.unary_unary(f"/inference.GRPCInferenceService/{name}",
+                                       request_serializer=lambda m: m.SerializeToString(),
+                                       response_deserializer=response.FromString)
+        assert rpc("ServerLive", oip.ServerLiveResponse)(oip.ServerLiveRequest(), timeout=30).live
+        metadata = rpc("ModelMetadata", oip.ModelMetadataResponse)
+        with pytest.raises(grpc.RpcError) as e:
+            metadata(oip.ModelMetadataRequest(name=MLM), timeout=30)
+        assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        got = metadata(oip.ModelMetadataRequest(name=MLM), timeout=30,
+                       metadata=[("authorization", "Bearer sekret")])
+        assert got.name == MLM
+        channel.close()
         plain = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
                                 f"http://localhost:{server.http_port}/v2/health/live"],
                                capture_output=True, text=True, timeout=60)
