@@ -7,6 +7,7 @@
 // work). Bounded in time; loopback only.
 //   front_bench GRPC_ADDR HTTP_PORT MODEL WORDS SECONDS ROUNDS CONCURRENCY...
 // Prints one line per concurrency: requests/s of each front, errors.
+#include <grpcpp/create_channel.h>
 #include <httplib.h>
 
 #include <algorithm>
@@ -17,8 +18,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/create_channel.h>
 
 #include "lion/v1/lion.grpc.pb.h"
 
@@ -61,7 +60,8 @@ Result Run(int threads, double seconds, MakeCall make_call) {
 
 int main(int argc, char** argv) {
   if (argc < 8) {
-    std::fprintf(stderr, "usage: %s GRPC_ADDR HTTP_PORT MODEL WORDS SECONDS ROUNDS CONCURRENCY...\n",
+    std::fprintf(stderr,
+                 "usage: %s GRPC_ADDR HTTP_PORT MODEL WORDS SECONDS ROUNDS CONCURRENCY...\n",
                  argv[0]);
     return 2;
   }

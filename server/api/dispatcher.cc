@@ -52,9 +52,8 @@ absl::StatusOr<std::shared_ptr<DrainGate::Pass>> Dispatcher::Enter() const {
 void Dispatcher::Preprocess(bool large, std::function<void()> job,
                             std::function<void(absl::Status)> fail) {
   if (!large) return job();
-  absl::Status posted = pool_->Post(std::move(job), [fail] {
-    fail(absl::UnavailableError("lion-serve is shutting down"));
-  });
+  absl::Status posted = pool_->Post(
+      std::move(job), [fail] { fail(absl::UnavailableError("lion-serve is shutting down")); });
   if (!posted.ok()) {
     if (posted.code() == absl::StatusCode::kResourceExhausted) {
       ctx_.metrics->RecordReject("", metrics::RejectReason::kOverloaded);
@@ -81,9 +80,8 @@ void Dispatcher::Run(std::shared_ptr<typename Task::Req> req, const CallOptions&
 }
 
 template <typename Task>
-void Dispatcher::BuildAndSubmit(std::shared_ptr<typename Task::Req> req,
-                                repository::ModelRef model, const CallOptions& call,
-                                Reply<typename Task::Resp> reply) {
+void Dispatcher::BuildAndSubmit(std::shared_ptr<typename Task::Req> req, repository::ModelRef model,
+                                const CallOptions& call, Reply<typename Task::Resp> reply) {
   using Resp = typename Task::Resp;
   Clock* clock = ctx_.clock;
   const TimePoint deadline = call.deadline;
@@ -93,8 +91,9 @@ void Dispatcher::BuildAndSubmit(std::shared_ptr<typename Task::Req> req,
   };
   auto stopped = [&](const absl::Status& s) {
     if (s.code() != absl::StatusCode::kCancelled) return s;
-    return clock->Now() >= deadline ? absl::DeadlineExceededError("deadline passed while tokenizing")
-                                    : absl::CancelledError("request cancelled");
+    return clock->Now() >= deadline
+               ? absl::DeadlineExceededError("deadline passed while tokenizing")
+               : absl::CancelledError("request cancelled");
   };
   if constexpr (requires { &Task::Respond; }) {
     absl::StatusOr<Resp> resp = Task::Respond(*req, *model, should_stop);
@@ -124,12 +123,11 @@ void Dispatcher::BuildAndSubmit(std::shared_ptr<typename Task::Req> req,
   }
 }
 
-#define LION_INSTANTIATE_TASK(Task)                                                          \
-  template void Dispatcher::Run<Task>(std::shared_ptr<Task::Req>, const CallOptions&,       \
-                                      Reply<Task::Resp>, std::shared_ptr<std::string>);     \
-  template void Dispatcher::BuildAndSubmit<Task>(std::shared_ptr<Task::Req>,                \
-                                                 repository::ModelRef, const CallOptions&,  \
-                                                 Reply<Task::Resp>);
+#define LION_INSTANTIATE_TASK(Task)                                                                \
+  template void Dispatcher::Run<Task>(std::shared_ptr<Task::Req>, const CallOptions&,              \
+                                      Reply<Task::Resp>, std::shared_ptr<std::string>);            \
+  template void Dispatcher::BuildAndSubmit<Task>(std::shared_ptr<Task::Req>, repository::ModelRef, \
+                                                 const CallOptions&, Reply<Task::Resp>);
 LION_INSTANTIATE_TASK(ClassifyTask)
 LION_INSTANTIATE_TASK(EmbedTask)
 LION_INSTANTIATE_TASK(FillMaskTask)

@@ -3,12 +3,12 @@
 #ifndef LION_SERVER_API_GRPC_CALL_H_
 #define LION_SERVER_API_GRPC_CALL_H_
 
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/server_callback.h>
+
 #include <atomic>
 #include <chrono>
 #include <memory>
-
-#include <grpcpp/server_context.h>
-#include <grpcpp/support/server_callback.h>
 
 #include "server/common/clock.h"
 

@@ -14,8 +14,12 @@ class Gather {
  public:
   Gather(OipPlan plan, OipResponse header, std::shared_ptr<std::atomic<bool>> cancelled,
          Reply<OipResponse> reply)
-      : plan_(std::move(plan)), header_(std::move(header)), cancelled_(std::move(cancelled)),
-        reply_(std::move(reply)), results_(plan_.rows.size()), left_(plan_.rows.size()) {}
+      : plan_(std::move(plan)),
+        header_(std::move(header)),
+        cancelled_(std::move(cancelled)),
+        reply_(std::move(reply)),
+        results_(plan_.rows.size()),
+        left_(plan_.rows.size()) {}
 
   void Done(size_t row, absl::StatusOr<runtime::Result> result) {
     {
@@ -79,7 +83,8 @@ void RunInfer(Dispatcher& dispatcher, std::shared_ptr<OipRequest> req, const Cal
       return reply(absl::InvalidArgumentError("parameters.timeout: expected microseconds >= 0"));
     }
     if (*us > 0) {
-      options.deadline = std::min(options.deadline, sc.clock->Now() + std::chrono::microseconds(*us));
+      options.deadline =
+          std::min(options.deadline, sc.clock->Now() + std::chrono::microseconds(*us));
     }
   }
   std::set<std::string> accepted = front_parameters;

@@ -54,9 +54,11 @@ absl::Status ApplyParameters(const OipParams& params, const std::set<std::string
   ASSIGN_OR_RETURN(std::string pooling, ParamAs<std::string>(params, "pooling", "default"));
   ASSIGN_OR_RETURN(std::string truncation, ParamAs<std::string>(params, "truncation", "none"));
   ASSIGN_OR_RETURN(bool normalize, ParamAs<bool>(params, "normalize", false));
-  static const std::map<std::string, v1::Form>* forms = new std::map<std::string, v1::Form>{
-      {"auto", v1::FORM_AUTO}, {"full", v1::FORM_FULL}, {"chunk", v1::FORM_CHUNK},
-      {"rnn", v1::FORM_RNN}};
+  static const std::map<std::string, v1::Form>* forms =
+      new std::map<std::string, v1::Form>{{"auto", v1::FORM_AUTO},
+                                          {"full", v1::FORM_FULL},
+                                          {"chunk", v1::FORM_CHUNK},
+                                          {"rnn", v1::FORM_RNN}};
   static const std::map<std::string, v1::Pooling>* poolings =
       new std::map<std::string, v1::Pooling>{
           {"default", v1::POOLING_DEFAULT}, {"mean", v1::POOLING_MEAN}, {"cls", v1::POOLING_CLS}};
@@ -65,7 +67,8 @@ absl::Status ApplyParameters(const OipParams& params, const std::set<std::string
                                                 {"right", v1::TRUNCATION_RIGHT},
                                                 {"left", v1::TRUNCATION_LEFT}};
   if (!forms->count(form)) return Invalid("parameters.form: expected auto, full, chunk or rnn");
-  if (!poolings->count(pooling)) return Invalid("parameters.pooling: expected default, mean or cls");
+  if (!poolings->count(pooling))
+    return Invalid("parameters.pooling: expected default, mean or cls");
   if (!truncations->count(truncation)) {
     return Invalid("parameters.truncation: expected none, right or left");
   }
@@ -77,8 +80,7 @@ absl::Status ApplyParameters(const OipParams& params, const std::set<std::string
 }
 
 // The requested outputs, checked against the model.
-absl::StatusOr<std::vector<std::string>> ChooseOutputs(const OipRequest& req,
-                                                       const ServedModel& m,
+absl::StatusOr<std::vector<std::string>> ChooseOutputs(const OipRequest& req, const ServedModel& m,
                                                        const std::set<std::string>& front) {
   if (req.outputs.empty()) return DefaultOutputs(m);
   const std::vector<std::string> names = OutputNames(m);
@@ -86,15 +88,16 @@ absl::StatusOr<std::vector<std::string>> ChooseOutputs(const OipRequest& req,
   for (const OipRequestedOutput& out : req.outputs) {
     if (std::find(names.begin(), names.end(), out.name) == names.end()) {
       return Invalid(absl::StrCat("outputs: model ", m.description.name, " has no output ",
-                                  Quoted(out.name), " (outputs: ", absl::StrJoin(names, ", "), ")"));
+                                  Quoted(out.name), " (outputs: ", absl::StrJoin(names, ", "),
+                                  ")"));
     }
     if (std::find(chosen.begin(), chosen.end(), out.name) != chosen.end()) {
       return Invalid(absl::StrCat("outputs: ", Quoted(out.name), " asked twice"));
     }
     for (const auto& [name, value] : out.parameters) {
       if (front.count(name) == 0) {
-        return Invalid(absl::StrCat("outputs[", out.name, "].parameters: unknown parameter ",
-                                    Quoted(name)));
+        return Invalid(
+            absl::StrCat("outputs[", out.name, "].parameters: unknown parameter ", Quoted(name)));
       }
     }
     chosen.push_back(out.name);
@@ -117,10 +120,11 @@ absl::Status CheckInputNames(const OipRequest& req) {
       return Invalid(absl::StrCat("inputs: unknown input ", Quoted(t.name),
                                   " (inputs: input_ids [+ attention_mask], text, pixel_values)"));
     }
-    if (!seen.insert(t.name).second) return Invalid(absl::StrCat("inputs: ", t.name, " given twice"));
+    if (!seen.insert(t.name).second)
+      return Invalid(absl::StrCat("inputs: ", t.name, " given twice"));
     for (const auto& [name, value] : t.parameters) {
-      return Invalid(absl::StrCat("inputs[", t.name, "].parameters: unknown parameter ",
-                                  Quoted(name)));
+      return Invalid(
+          absl::StrCat("inputs[", t.name, "].parameters: unknown parameter ", Quoted(name)));
     }
   }
   const int kinds = (seen.count("input_ids") ? 1 : 0) + (seen.count("text") ? 1 : 0) +
@@ -136,18 +140,20 @@ absl::Status CheckInputNames(const OipRequest& req) {
 absl::Status CheckTensor(const OipTensor& t, const std::set<std::string>& datatypes, size_t rank,
                          const std::string& expected) {
   if (datatypes.count(t.datatype) == 0) {
-    return Invalid(absl::StrCat(t.name, ": datatype ", Quoted(t.datatype), ", expected ", expected));
+    return Invalid(
+        absl::StrCat(t.name, ": datatype ", Quoted(t.datatype), ", expected ", expected));
   }
   if (t.shape.size() != rank) {
     return Invalid(absl::StrCat(t.name, ": shape ", Shape(t.shape), ", expected ", expected));
   }
   for (int64_t d : t.shape) {
-    if (d < 1) return Invalid(absl::StrCat(t.name, ": shape ", Shape(t.shape), " has an empty dimension"));
+    if (d < 1)
+      return Invalid(absl::StrCat(t.name, ": shape ", Shape(t.shape), " has an empty dimension"));
   }
   ASSIGN_OR_RETURN(int64_t n, ElementCount(t.shape, t.name));
-  const size_t have = t.datatype == "BYTES"                              ? t.bytes.size()
+  const size_t have = t.datatype == "BYTES"                          ? t.bytes.size()
                       : t.datatype == "FP32" || t.datatype == "FP64" ? t.floats.size()
-                                                                         : t.ints.size();
+                                                                     : t.ints.size();
   if (static_cast<int64_t>(have) != n) {
     return Invalid(absl::StrCat(t.name, ": ", have, " elements for shape ", Shape(t.shape)));
   }
@@ -165,7 +171,8 @@ absl::Status IdsRow(const OipTensor& ids, const OipTensor* mask, int64_t b, v1::
     while (end < length && m[end] == 1) ++end;
     for (int64_t i = 0; i < length; ++i) {
       if ((m[i] != 0 && m[i] != 1) || (m[i] == 1) != (i >= begin && i < end)) {
-        return Invalid(absl::StrCat("attention_mask[", b, "]: expected 0/1 with the ones in one run"));
+        return Invalid(
+            absl::StrCat("attention_mask[", b, "]: expected 0/1 with the ones in one run"));
       }
     }
     if (begin == end) return Invalid(absl::StrCat("attention_mask[", b, "]: no token is attended"));
@@ -235,7 +242,8 @@ OipModelMeta DescribeForOip(const ServedModel& m) {
   OipModelMeta meta;
   meta.name = d.name;
   if (d.architecture == "lion_vit") {
-    meta.inputs.push_back({"pixel_values", "FP32", {-1, d.num_channels, d.image_size, d.image_size}});
+    meta.inputs.push_back(
+        {"pixel_values", "FP32", {-1, d.num_channels, d.image_size, d.image_size}});
   } else {
     meta.inputs.push_back({"input_ids", "INT64", {-1, -1}});
     meta.inputs.push_back({"attention_mask", "INT64", {-1, -1}});
@@ -258,7 +266,8 @@ absl::Status CheckVersion(const std::string& version, const std::string& model) 
 absl::StatusOr<int64_t> ElementCount(const std::vector<int64_t>& shape, const std::string& what) {
   int64_t n = 1;
   for (int64_t d : shape) {
-    if (d < 0) return Invalid(absl::StrCat(what, ": shape ", Shape(shape), " has a negative dimension"));
+    if (d < 0)
+      return Invalid(absl::StrCat(what, ": shape ", Shape(shape), " has a negative dimension"));
     if (d > 0 && n > (int64_t{1} << 40) / d) {
       return Invalid(absl::StrCat(what, ": shape ", Shape(shape), " is too large"));
     }
@@ -286,8 +295,7 @@ absl::StatusOr<OipPlan> PlanInfer(OipRequest& req, const ServedModel& model,
   return plan;
 }
 
-std::vector<OipOutput> AssembleOutputs(const OipPlan& plan,
-                                       std::vector<runtime::Result>& results) {
+std::vector<OipOutput> AssembleOutputs(const OipPlan& plan, std::vector<runtime::Result>& results) {
   const int64_t rows = static_cast<int64_t>(results.size());
   std::vector<OipOutput> outputs;
   for (const std::string& name : plan.outputs) {
@@ -297,7 +305,8 @@ std::vector<OipOutput> AssembleOutputs(const OipPlan& plan,
       const int64_t hidden = std::max<int64_t>(1, plan.hidden_size);
       int64_t longest = 0;
       for (const runtime::Result& r : results) {
-        longest = std::max(longest, static_cast<int64_t>(r.output.token_embeddings.size()) / hidden);
+        longest =
+            std::max(longest, static_cast<int64_t>(r.output.token_embeddings.size()) / hidden);
       }
       out.shape = {rows, longest, hidden};
       out.data.assign(static_cast<size_t>(rows * longest * hidden), 0.0f);

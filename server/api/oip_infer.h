@@ -110,8 +110,7 @@ absl::StatusOr<OipPlan> PlanInfer(OipRequest& req, const ServedModel& model,
                                   const std::set<std::string>& front_parameters);
 
 // The plan's outputs from one result per row (row order).
-std::vector<OipOutput> AssembleOutputs(const OipPlan& plan,
-                                       std::vector<runtime::Result>& results);
+std::vector<OipOutput> AssembleOutputs(const OipPlan& plan, std::vector<runtime::Result>& results);
 
 }  // namespace lion::api
 

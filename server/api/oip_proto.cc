@@ -16,21 +16,31 @@ absl::StatusOr<OipParams> ParamsFromProto(
   OipParams out;
   for (const auto& [name, p] : params) {
     switch (p.parameter_choice_case()) {
-      case inference::InferParameter::kBoolParam: out[name] = p.bool_param(); break;
-      case inference::InferParameter::kInt64Param: out[name] = p.int64_param(); break;
-      case inference::InferParameter::kStringParam: out[name] = p.string_param(); break;
-      case inference::InferParameter::kDoubleParam: out[name] = p.double_param(); break;
+      case inference::InferParameter::kBoolParam:
+        out[name] = p.bool_param();
+        break;
+      case inference::InferParameter::kInt64Param:
+        out[name] = p.int64_param();
+        break;
+      case inference::InferParameter::kStringParam:
+        out[name] = p.string_param();
+        break;
+      case inference::InferParameter::kDoubleParam:
+        out[name] = p.double_param();
+        break;
       case inference::InferParameter::kUint64Param:
         out[name] = static_cast<int64_t>(p.uint64_param());
         break;
-      default: return Invalid(absl::StrCat("parameters.", name, ": no value"));
+      default:
+        return Invalid(absl::StrCat("parameters.", name, ": no value"));
     }
   }
   return out;
 }
 
 template <typename T>
-void ReadLittleEndian(const std::string& raw, std::vector<int64_t>* ints, std::vector<float>* floats) {
+void ReadLittleEndian(const std::string& raw, std::vector<int64_t>* ints,
+                      std::vector<float>* floats) {
   const size_t n = raw.size() / sizeof(T);
   for (size_t i = 0; i < n; ++i) {
     T v;

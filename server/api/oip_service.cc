@@ -141,15 +141,14 @@ grpc::ServerUnaryReactor* OipService::ModelInfer(grpc::CallbackServerContext* ct
         absl::StatusOr<OipRequest> request = FromProto(*in);
         in.reset();
         if (!request.ok()) return finish(request.status());
-        RunInfer(
-            *dispatcher_, std::make_shared<OipRequest>(*std::move(request)), call,
-            [finish, raw](absl::StatusOr<OipResponse> r) {
-              if (!r.ok()) return finish(r.status());
-              oip::ModelInferResponse out;
-              ToProto(*std::move(r), raw, &out);
-              finish(std::move(out));
-            },
-            label, {});
+        RunInfer(*dispatcher_, std::make_shared<OipRequest>(*std::move(request)), call,
+                 [finish, raw](absl::StatusOr<OipResponse> r) {
+                   if (!r.ok()) return finish(r.status());
+                   oip::ModelInferResponse out;
+                   ToProto(*std::move(r), raw, &out);
+                   finish(std::move(out));
+                 },
+                 label, {});
       });
 }
 

@@ -54,18 +54,18 @@ class OipService final
                                             Raw* resp) override;
   grpc::ServerUnaryReactor* RepositoryModelLoad(grpc::CallbackServerContext* ctx, const Raw* req,
                                                 Raw* resp) override;
-  grpc::ServerUnaryReactor* RepositoryModelUnload(grpc::CallbackServerContext* ctx,
-                                                  const Raw* req, Raw* resp) override;
+  grpc::ServerUnaryReactor* RepositoryModelUnload(grpc::CallbackServerContext* ctx, const Raw* req,
+                                                  Raw* resp) override;
 
  private:
   // Gate, authentication and parsing of a call answered by `respond` (given
   // the parsed request), which calls `finish` exactly once, inline or later.
   template <typename Req, typename Resp>
-  grpc::ServerUnaryReactor* Answer(
-      grpc::CallbackServerContext* ctx, const Raw* in, Raw* out, const char* method,
-      std::function<void(std::shared_ptr<Req>, const CallOptions&, std::shared_ptr<std::string>,
-                         Reply<Resp>)>
-          respond);
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, const Raw* in, Raw* out,
+                                   const char* method,
+                                   std::function<void(std::shared_ptr<Req>, const CallOptions&,
+                                                      std::shared_ptr<std::string>, Reply<Resp>)>
+                                       respond);
 
   Dispatcher* const dispatcher_;
   const std::string version_;

@@ -5,13 +5,13 @@
 #ifndef LION_SERVER_API_SERVICE_CONTEXT_H_
 #define LION_SERVER_API_SERVICE_CONTEXT_H_
 
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/callback_common.h>
+
 #include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <grpcpp/support/callback_common.h>
-#include <grpcpp/server_context.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"

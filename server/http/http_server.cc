@@ -1,7 +1,6 @@
 #include "server/http/http_server.h"
 
 #include <httplib.h>
-
 #include <sys/socket.h>
 
 #include <chrono>
@@ -87,7 +86,7 @@ absl::StatusOr<std::unique_ptr<httplib::Server>> NewServer(const config::TlsOpti
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const config::ServerOptions& options,
-                                                              api::Dispatcher* dispatcher) {
+                                                               api::Dispatcher* dispatcher) {
   const std::string& address = options.http_address;
   const size_t colon = address.rfind(':');
   int port = -1;
@@ -135,7 +134,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const config::Ser
   for (Route& route : routes) {
     if (route.method == "GET") {
       http->Get(route.pattern, [route, dispatcher, timeout_s](const httplib::Request& req,
-                                                             httplib::Response& res) {
+                                                              httplib::Response& res) {
         Handle(route, dispatcher, timeout_s, req, std::string(), res);
       });
       continue;
@@ -167,7 +166,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(const config::Ser
   } else if (!http->bind_to_port(host, port)) {
     port = -1;
   }
-  if (port <= 0) return absl::UnavailableError(absl::StrCat("--http_address: cannot bind ", address));
+  if (port <= 0)
+    return absl::UnavailableError(absl::StrCat("--http_address: cannot bind ", address));
   // cpp-httplib 0.11 listens with a backlog of 5: when many clients connect at
   // once the rest overflow the accept queue and some lose their first request
   // (measured: read errors at 64 clients). Listening again sets the backlog.

@@ -43,7 +43,8 @@ absl::StatusOr<nlohmann::json> ParseJson(std::string_view text, const std::strin
   }
   nlohmann::json parsed =
       nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return absl::InvalidArgumentError(absl::StrCat(what, ": not valid JSON"));
+  if (parsed.is_discarded())
+    return absl::InvalidArgumentError(absl::StrCat(what, ": not valid JSON"));
   return parsed;
 }
 
@@ -60,8 +61,8 @@ void AppendFloatArray(const float* values, size_t count, std::string* out) {
 }
 
 std::string JsonString(std::string_view value) {
-  return nlohmann::json(std::string(value)).dump(-1, ' ', false,
-                                                 nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(value))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace lion::http

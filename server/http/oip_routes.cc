@@ -29,7 +29,8 @@ absl::StatusOr<repository::ModelRef> FindModel(const httplib::Request& req, Rout
   return model;
 }
 
-absl::StatusOr<HttpReply> Infer(const httplib::Request& req, const std::string& body, RouteCall& call) {
+absl::StatusOr<HttpReply> Infer(const httplib::Request& req, const std::string& body,
+                                RouteCall& call) {
   call.method = "ModelInfer";
   RETURN_IF_ERROR(FindModel(req, call).status());  // 404 before looking at the body
   std::optional<size_t> header_length;
@@ -57,7 +58,8 @@ absl::StatusOr<HttpReply> Infer(const httplib::Request& req, const std::string& 
   return reply;
 }
 
-absl::StatusOr<HttpReply> ModelReady(const httplib::Request& req, const std::string& body, RouteCall& call) {
+absl::StatusOr<HttpReply> ModelReady(const httplib::Request& req, const std::string& body,
+                                     RouteCall& call) {
   if (!call.dispatcher().context().Ready()) {
     return absl::UnavailableError("lion-serve is not ready (loading or draining)");
   }
@@ -65,19 +67,22 @@ absl::StatusOr<HttpReply> ModelReady(const httplib::Request& req, const std::str
   return JsonReply(json({{"name", model->description.name}, {"ready", true}}).dump());
 }
 
-absl::StatusOr<HttpReply> RepositoryIndex(const httplib::Request& req, const std::string& body, RouteCall& call) {
+absl::StatusOr<HttpReply> RepositoryIndex(const httplib::Request& req, const std::string& body,
+                                          RouteCall& call) {
   bool ready_only = false;
   if (!body.empty()) {
     ASSIGN_OR_RETURN(json parsed, JsonBody(body));
     if (parsed.contains("ready")) {
-      if (!parsed["ready"].is_boolean()) return absl::InvalidArgumentError("ready: expected a boolean");
+      if (!parsed["ready"].is_boolean())
+        return absl::InvalidArgumentError("ready: expected a boolean");
       ready_only = parsed["ready"].get<bool>();
     }
   }
   json out = json::array();
   for (const repository::ModelStatus& m : call.dispatcher().context().models->Index()) {
     if (ready_only && m.model == nullptr) continue;
-    json entry = {{"name", m.name}, {"version", api::OipVersion()},
+    json entry = {{"name", m.name},
+                  {"version", api::OipVersion()},
                   {"state", repository::ModelStateName(m.state)}};
     if (!m.reason.empty()) entry["reason"] = m.reason;
     out.push_back(std::move(entry));
@@ -87,7 +92,8 @@ absl::StatusOr<HttpReply> RepositoryIndex(const httplib::Request& req, const std
 
 // Load or unload on request (--model_control=explicit).
 RouteHandler Control(bool load) {
-  return [load](const httplib::Request& req, const std::string& body, RouteCall& call) -> absl::StatusOr<HttpReply> {
+  return [load](const httplib::Request& req, const std::string& body,
+                RouteCall& call) -> absl::StatusOr<HttpReply> {
     repository::ModelRepository* repo = call.dispatcher().context().repository;
     if (repo == nullptr) return absl::UnimplementedError("no model repository control");
     const std::string name = req.matches[1];
@@ -115,19 +121,22 @@ std::vector<Route> OipRoutes() {
          return JsonReply("{\"live\":true}");
        }},
       {"GET", "/v2/health/ready", "GET /v2/health/ready", true,
-       [](const httplib::Request&, const std::string&, RouteCall& call) -> absl::StatusOr<HttpReply> {
+       [](const httplib::Request&, const std::string&,
+          RouteCall& call) -> absl::StatusOr<HttpReply> {
          const bool ready = call.dispatcher().context().Ready();
          return JsonReply(ready ? "{\"ready\":true}" : "{\"ready\":false}", ready ? 200 : 503);
        }},
       {"GET", "/v2", "GET /v2", false,
-       [](const httplib::Request&, const std::string&, RouteCall& call) -> absl::StatusOr<HttpReply> {
+       [](const httplib::Request&, const std::string&,
+          RouteCall& call) -> absl::StatusOr<HttpReply> {
          json out = {{"name", "lion-serve"},
                      {"version", call.dispatcher().context().version},
                      {"extensions", {"model_repository", "binary_tensor_data"}}};
          return JsonReply(out.dump());
        }},
       {"GET", model, "GET /v2/models/{m}", false,
-       [](const httplib::Request& req, const std::string& body, RouteCall& call) -> absl::StatusOr<HttpReply> {
+       [](const httplib::Request& req, const std::string& body,
+          RouteCall& call) -> absl::StatusOr<HttpReply> {
          ASSIGN_OR_RETURN(repository::ModelRef m, FindModel(req, call));
          return JsonReply(WriteModelMetadata(api::DescribeForOip(*m)));
        }},

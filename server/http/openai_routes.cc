@@ -59,7 +59,8 @@ absl::StatusOr<std::vector<std::shared_ptr<v1::EmbedRequest>>> Inputs(const json
   return out;
 }
 
-absl::StatusOr<HttpReply> Embeddings(const httplib::Request& req, const std::string& raw, RouteCall& call) {
+absl::StatusOr<HttpReply> Embeddings(const httplib::Request& req, const std::string& raw,
+                                     RouteCall& call) {
   call.method = "Embed";
   ASSIGN_OR_RETURN(json body, JsonBody(raw));
   for (const auto& [key, value] : body.items()) {
@@ -118,7 +119,9 @@ absl::StatusOr<HttpReply> Embeddings(const httplib::Request& req, const std::str
 absl::StatusOr<HttpReply> Models(const httplib::Request&, const std::string&, RouteCall& call) {
   json data = json::array();
   for (const repository::ModelRef& m : call.dispatcher().context().models->models()) {
-    data.push_back({{"id", m->description.name}, {"object", "model"}, {"created", 0},
+    data.push_back({{"id", m->description.name},
+                    {"object", "model"},
+                    {"created", 0},
                     {"owned_by", "lion-serve"}});
   }
   return JsonReply(json({{"object", "list"}, {"data", data}}).dump());

@@ -89,7 +89,8 @@ absl::StatusOr<Resp> RouteCall::Await(const std::function<void(api::Reply<Resp>)
   slots->mu.AwaitWithDeadline(absl::Condition(&done), WaitUntil());
   if (slots->left > 0) {
     options_.cancelled->store(true);
-    return absl::DeadlineExceededError("no answer within the request's deadline (--http_timeout_s)");
+    return absl::DeadlineExceededError(
+        "no answer within the request's deadline (--http_timeout_s)");
   }
   if (!slots->error.ok()) return slots->error;
   return *std::move(slots->values[0]);
@@ -121,7 +122,8 @@ absl::StatusOr<std::vector<typename Task::Resp>> RouteCall::RunAll(
   slots->mu.AwaitWithDeadline(absl::Condition(&done), WaitUntil());
   if (slots->left > 0) {
     cancelled->store(true);
-    return absl::DeadlineExceededError("no answer within the request's deadline (--http_timeout_s)");
+    return absl::DeadlineExceededError(
+        "no answer within the request's deadline (--http_timeout_s)");
   }
   if (!slots->error.ok()) return slots->error;
   std::vector<Resp> out;

@@ -27,8 +27,8 @@ struct HttpReply {
 
 // `body`: the request body (empty for a POST without Content-Length, which
 // some clients send for an empty body).
-using RouteHandler = std::function<absl::StatusOr<HttpReply>(
-    const httplib::Request&, const std::string& body, RouteCall&)>;
+using RouteHandler = std::function<absl::StatusOr<HttpReply>(const httplib::Request&,
+                                                             const std::string& body, RouteCall&)>;
 
 struct Route {
   std::string method;   // "GET" or "POST"

@@ -24,8 +24,8 @@ absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentE
 absl::Status OnlyKeys(const json& body, const std::vector<std::string>& known) {
   for (const auto& [key, value] : body.items()) {
     if (std::find(known.begin(), known.end(), key) == known.end()) {
-      return Invalid(absl::StrCat("body: unknown field ", Quoted(key), " (fields: ",
-                                  absl::StrJoin(known, ", "), ")"));
+      return Invalid(absl::StrCat("body: unknown field ", Quoted(key),
+                                  " (fields: ", absl::StrJoin(known, ", "), ")"));
     }
   }
   return absl::OkStatus();
@@ -77,7 +77,8 @@ std::vector<std::shared_ptr<Req>> Requests(const std::vector<std::string>& texts
   return out;
 }
 
-absl::StatusOr<HttpReply> Embed(const httplib::Request& req, const std::string& raw, RouteCall& call) {
+absl::StatusOr<HttpReply> Embed(const httplib::Request& req, const std::string& raw,
+                                RouteCall& call) {
   call.method = "Embed";
   ASSIGN_OR_RETURN(json body, JsonBody(raw));
   RETURN_IF_ERROR(OnlyKeys(body, {"inputs", "normalize", "truncate", "model"}));
@@ -98,7 +99,8 @@ absl::StatusOr<HttpReply> Embed(const httplib::Request& req, const std::string& 
   return JsonReply(std::move(out));
 }
 
-absl::StatusOr<HttpReply> Predict(const httplib::Request& req, const std::string& raw, RouteCall& call) {
+absl::StatusOr<HttpReply> Predict(const httplib::Request& req, const std::string& raw,
+                                  RouteCall& call) {
   call.method = "Classify";
   ASSIGN_OR_RETURN(json body, JsonBody(raw));
   RETURN_IF_ERROR(OnlyKeys(body, {"inputs", "raw_scores", "truncate", "model"}));
@@ -121,7 +123,8 @@ absl::StatusOr<HttpReply> Predict(const httplib::Request& req, const std::string
   return JsonReply((single ? out[0] : out).dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-absl::StatusOr<HttpReply> Tokenize(const httplib::Request& req, const std::string& raw, RouteCall& call) {
+absl::StatusOr<HttpReply> Tokenize(const httplib::Request& req, const std::string& raw,
+                                   RouteCall& call) {
   call.method = "Tokenize";
   ASSIGN_OR_RETURN(json body, JsonBody(raw));
   RETURN_IF_ERROR(OnlyKeys(body, {"inputs", "add_special_tokens", "model"}));
@@ -147,11 +150,17 @@ absl::StatusOr<HttpReply> Tokenize(const httplib::Request& req, const std::strin
       // As TEI: a token the tokenizer added has no span and keeps its own
       // text; the others carry the slice of the input they cover.
       if (start == stop) {
-        tokens.push_back({{"id", r.ids(t)}, {"text", r.tokens(t)}, {"special", true},
-                          {"start", nullptr}, {"stop", nullptr}});
+        tokens.push_back({{"id", r.ids(t)},
+                          {"text", r.tokens(t)},
+                          {"special", true},
+                          {"start", nullptr},
+                          {"stop", nullptr}});
       } else {
-        tokens.push_back({{"id", r.ids(t)}, {"text", texts[i].substr(start, stop - start)},
-                          {"special", false}, {"start", start}, {"stop", stop}});
+        tokens.push_back({{"id", r.ids(t)},
+                          {"text", texts[i].substr(start, stop - start)},
+                          {"special", false},
+                          {"start", start},
+                          {"stop", stop}});
       }
     }
     out.push_back(std::move(tokens));
@@ -159,7 +168,8 @@ absl::StatusOr<HttpReply> Tokenize(const httplib::Request& req, const std::strin
   return JsonReply(out.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
-absl::StatusOr<HttpReply> Info(const httplib::Request& req, const std::string& raw, RouteCall& call) {
+absl::StatusOr<HttpReply> Info(const httplib::Request& req, const std::string& raw,
+                               RouteCall& call) {
   const api::ServiceContext& sc = call.dispatcher().context();
   const std::string name =
       req.has_param("model") ? req.get_param_value("model") : DefaultTextModel(sc);
@@ -195,7 +205,8 @@ std::vector<Route> TeiRoutes() {
       {"POST", "/tokenize", "POST /tokenize", false, Tokenize},
       {"GET", "/info", "GET /info", false, Info},
       {"GET", "/health", "GET /health", true,
-       [](const httplib::Request&, const std::string&, RouteCall& call) -> absl::StatusOr<HttpReply> {
+       [](const httplib::Request&, const std::string&,
+          RouteCall& call) -> absl::StatusOr<HttpReply> {
          if (!call.dispatcher().context().Ready()) {
            return absl::UnavailableError("lion-serve is not ready (loading or draining)");
          }

@@ -19,8 +19,12 @@ absl::StatusOr<runtime::Calibration> CalibrationFor(runtime::Model& model,
                                                     int64_t max_tokens, const LogFn& log) {
   const config::FormOptions& pins = options.form;
   if (pins.full_max_tokens > 0 && pins.chunk_size > 0 && pins.rnn_min_tokens > 0) {
-    return runtime::Calibration{model.description().name, model.description().device,
-                                options.threads, 0, 0, 0};  // every limit pinned by flags
+    return runtime::Calibration{model.description().name,
+                                model.description().device,
+                                options.threads,
+                                0,
+                                0,
+                                0};  // every limit pinned by flags
   }
   const std::string path = runtime::CalibrationPath(options.form, model.description());
   if (!options.form.calibrate) {
@@ -31,15 +35,19 @@ absl::StatusOr<runtime::Calibration> CalibrationFor(runtime::Model& model,
       return cached;
     }
   }
-  ASSIGN_OR_RETURN(runtime::Calibration cal, runtime::Calibrate(model, max_tokens, options.threads));
+  ASSIGN_OR_RETURN(runtime::Calibration cal,
+                   runtime::Calibrate(model, max_tokens, options.threads));
   if (absl::Status s = runtime::SaveCalibration(path, cal); !s.ok()) {
-    log("WARN", "calibration not cached", {{"model", cal.model}, {"error", std::string(s.message())}});
+    log("WARN", "calibration not cached",
+        {{"model", cal.model}, {"error", std::string(s.message())}});
   }
-  log("INFO", "calibrated", {{"model", cal.model}, {"full_max_tokens", absl::StrCat(cal.full_max_tokens)},
-                             {"chunk_size", absl::StrCat(cal.chunk_size)},
-                             {"rnn_min_tokens", absl::StrCat(cal.rnn_min_tokens)},
-                             {"single_full_max_tokens", absl::StrCat(cal.single.full_max_tokens)},
-                             {"single_rnn_min_tokens", absl::StrCat(cal.single.rnn_min_tokens)}});
+  log("INFO", "calibrated",
+      {{"model", cal.model},
+       {"full_max_tokens", absl::StrCat(cal.full_max_tokens)},
+       {"chunk_size", absl::StrCat(cal.chunk_size)},
+       {"rnn_min_tokens", absl::StrCat(cal.rnn_min_tokens)},
+       {"single_full_max_tokens", absl::StrCat(cal.single.full_max_tokens)},
+       {"single_rnn_min_tokens", absl::StrCat(cal.single.rnn_min_tokens)}});
   return cal;
 }
 
@@ -78,8 +86,7 @@ absl::StatusOr<std::unique_ptr<ServedModel>> StartModel(const std::string& dir,
   const int64_t warm_chunk = options.form.chunk_size > 0 ? options.form.chunk_size : 64;
   RETURN_IF_ERROR(OffMainThread([&] { return runtime::WarmUp(*model, warm_chunk); }));
   log("INFO", "model warmed up", {{"model", d.name}});
-  ASSIGN_OR_RETURN(runtime::Calibration cal,
-                   OffMainThread([&] {
+  ASSIGN_OR_RETURN(runtime::Calibration cal, OffMainThread([&] {
                      return CalibrationFor(*model, options, served->max_input_tokens, log);
                    }));
   served->limits = runtime::ResolveLimits(options.form, cal);
@@ -89,16 +96,18 @@ absl::StatusOr<std::unique_ptr<ServedModel>> StartModel(const std::string& dir,
   metrics->AddModel({d.name, d.architecture, d.variant,
                      d.task == runtime::Task::kMlm ? "mlm" : "classification", d.device});
   auto threads = std::make_unique<ModelThreads>();
-  ASSIGN_OR_RETURN(threads->runner,
-                   runtime::Runner::Create(std::move(model), served->limits, Clock::Real(), metrics));
+  ASSIGN_OR_RETURN(threads->runner, runtime::Runner::Create(std::move(model), served->limits,
+                                                            Clock::Real(), metrics));
   runtime::Runner* runner = threads->runner.get();
   batching::BatcherOptions batcher_options{d.name, options.batching,
                                            /*wait_for_idle_runner=*/true};
-  ASSIGN_OR_RETURN(threads->batcher,
-                   batching::Batcher::Create(batcher_options, Clock::Real(), metrics,
-                                             [runner](runtime::Batch b) { runner->Submit(std::move(b)); }));
+  ASSIGN_OR_RETURN(threads->batcher, batching::Batcher::Create(batcher_options, Clock::Real(),
+                                                               metrics, [runner](runtime::Batch b) {
+                                                                 runner->Submit(std::move(b));
+                                                               }));
   batching::Batcher* batcher = threads->batcher.get();
-  runner->SetOnIdle([batcher](double tokens_per_second) { batcher->RunnerIdle(tokens_per_second); });
+  runner->SetOnIdle(
+      [batcher](double tokens_per_second) { batcher->RunnerIdle(tokens_per_second); });
   served->batcher = batcher;
   served->threads = std::move(threads);
   return served;

@@ -8,9 +8,12 @@ namespace lion::repository {
 
 const char* ModelStateName(ModelState state) {
   switch (state) {
-    case ModelState::kLoading: return "LOADING";
-    case ModelState::kReady: return "READY";
-    case ModelState::kUnavailable: return "UNAVAILABLE";
+    case ModelState::kLoading:
+      return "LOADING";
+    case ModelState::kReady:
+      return "READY";
+    case ModelState::kUnavailable:
+      return "UNAVAILABLE";
   }
   return "UNKNOWN";
 }
@@ -48,8 +51,7 @@ ModelRef ModelRegistry::Remove(const std::string& name) {
   return model;
 }
 
-void ModelRegistry::SetState(const std::string& name, ModelState state,
-                             const std::string& reason) {
+void ModelRegistry::SetState(const std::string& name, ModelState state, const std::string& reason) {
   absl::MutexLock lock(&mu_);
   ModelStatus& entry = entries_[name];
   entry.name = name;
@@ -79,10 +81,11 @@ absl::StatusOr<ModelRef> ModelRegistry::Find(const std::string& name) const {
     if (entry.model != nullptr) names.push_back(entry_name);
   }
   if (names.empty()) {
-    return absl::NotFoundError(absl::StrCat("model ", Quoted(name), " is not served (no model is)"));
+    return absl::NotFoundError(
+        absl::StrCat("model ", Quoted(name), " is not served (no model is)"));
   }
-  return absl::NotFoundError(absl::StrCat("model ", Quoted(name), " is not served (models: ",
-                                          absl::StrJoin(names, ", "), ")"));
+  return absl::NotFoundError(absl::StrCat(
+      "model ", Quoted(name), " is not served (models: ", absl::StrJoin(names, ", "), ")"));
 }
 
 std::vector<ModelRef> ModelRegistry::models() const {

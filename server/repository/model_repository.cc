@@ -38,7 +38,10 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Create(
 
 ModelRepository::ModelRepository(const config::ServerOptions& options, ModelControl control,
                                  metrics::Metrics* metrics, ModelRegistry* registry, LogFn log)
-    : options_(options), control_(control), metrics_(metrics), registry_(registry),
+    : options_(options),
+      control_(control),
+      metrics_(metrics),
+      registry_(registry),
       log_(std::move(log)) {}
 
 ModelRepository::~ModelRepository() {
@@ -49,8 +52,8 @@ ModelRepository::~ModelRepository() {
 absl::Status ModelRepository::LoadAll() {
   const std::vector<ModelDirectory> dirs = ScanRepository(options_.model_repository);
   if (dirs.empty() && control_ == ModelControl::kNone) {
-    return absl::NotFoundError(absl::StrCat("no model directories (with config.json) in ",
-                                            options_.model_repository));
+    return absl::NotFoundError(
+        absl::StrCat("no model directories (with config.json) in ", options_.model_repository));
   }
   for (const ModelDirectory& dir : dirs) registry_->SetState(dir.name, ModelState::kLoading, "");
   for (const ModelDirectory& dir : dirs) {
@@ -66,8 +69,8 @@ absl::Status ModelRepository::LoadDirectory(const ModelDirectory& dir) {
   absl::StatusOr<std::unique_ptr<ServedModel>> model =
       StartModel(dir.path, options_, metrics_, log_);
   if (!model.ok()) {
-    const std::string reason = absl::StrCat("failed to load ", dir.path, ": ",
-                                            model.status().message());
+    const std::string reason =
+        absl::StrCat("failed to load ", dir.path, ": ", model.status().message());
     log_("WARN", "model not loaded", {{"model", dir.name}, {"error", reason}});
     registry_->SetState(dir.name, ModelState::kUnavailable, reason);
     return absl::Status(model.status().code(), reason);
@@ -150,8 +153,7 @@ void ModelRepository::Loop() {
     std::deque<std::pair<Command, std::function<void(absl::Status)>>> commands;
     {
       absl::MutexLock lock(&mu_);
-      absl::Time wake =
-          control_ == ModelControl::kPoll ? next_poll : absl::InfiniteFuture();
+      absl::Time wake = control_ == ModelControl::kPoll ? next_poll : absl::InfiniteFuture();
       if (!retiring_.empty()) wake = std::min(wake, absl::Now() + kReapInterval);
       while (!stopping_ && commands_.empty() && absl::Now() < wake) {
         cv_.WaitWithDeadline(&mu_, wake);
@@ -188,19 +190,18 @@ void ModelRepository::Post(Command command, std::function<void(absl::Status)> do
 
 void ModelRepository::Load(const std::string& name, std::function<void(absl::Status)> done) {
   if (absl::Status s = CheckExplicit(); !s.ok()) return done(s);
-  if (name.empty() || name.size() > 255 || name[0] == '.' ||
-      name.find('/') != std::string::npos) {
-    return done(absl::InvalidArgumentError(
-        absl::StrCat("model name ", Quoted(name), ": expected the name of a folder of --model_repository")));
+  if (name.empty() || name.size() > 255 || name[0] == '.' || name.find('/') != std::string::npos) {
+    return done(absl::InvalidArgumentError(absl::StrCat(
+        "model name ", Quoted(name), ": expected the name of a folder of --model_repository")));
   }
   Post(
       [this, name]() -> absl::Status {
         const std::string path = (std::filesystem::path(options_.model_repository) / name).string();
         std::error_code ec;
         if (!std::filesystem::exists(std::filesystem::path(path) / "config.json", ec)) {
-          return absl::NotFoundError(
-              absl::StrCat("no model directory ", Quoted(name), " (with config.json) in ",
-                           options_.model_repository));
+          return absl::NotFoundError(absl::StrCat("no model directory ", Quoted(name),
+                                                  " (with config.json) in ",
+                                                  options_.model_repository));
         }
         return LoadDirectory({name, path, Fingerprint(path)});
       },

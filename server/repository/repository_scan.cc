@@ -21,10 +21,9 @@ std::string Fingerprint(const std::string& path) {
       continue;
     }
     const auto mtime = fs::last_write_time(p, ec);
-    const auto ns = ec ? 0
-                       : std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             mtime.time_since_epoch())
-                             .count();
+    const auto ns =
+        ec ? 0
+           : std::chrono::duration_cast<std::chrono::nanoseconds>(mtime.time_since_epoch()).count();
     absl::StrAppend(&out, file, ":", size, ":", ns, ";");
   }
   return out;

@@ -34,14 +34,14 @@ struct ModelThreads {
 struct ServedModel {
   runtime::ModelDescription description;
   runtime::FormLimits limits;
-  int64_t max_input_tokens = 0;  // effective per-request limit (model and flag)
+  int64_t max_input_tokens = 0;                    // effective per-request limit (model and flag)
   int64_t max_text_bytes = int64_t{8} << 20;       // --max_text_bytes
   int64_t max_response_bytes = int64_t{64} << 20;  // --max_message_bytes
   // The admission queue: threads->batcher, or borrowed (tests), then it must
   // outlive every request.
   batching::Batcher* batcher = nullptr;
   std::unique_ptr<tokenizer::WordPieceTokenizer> tokenizer;  // null for vision models
-  std::unique_ptr<ModelThreads> threads;  // null when the batcher is borrowed
+  std::unique_ptr<ModelThreads> threads;                     // null when the batcher is borrowed
 };
 
 // Reads `lowercase` from <model_dir>/config.json and loads vocab.txt.

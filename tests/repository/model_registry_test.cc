@@ -1,9 +1,10 @@
+#include "server/repository/model_registry.h"
+
 #include <filesystem>
 #include <fstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/repository/model_registry.h"
 #include "server/repository/repository_scan.h"
 #include "tests/common/temp_path.h"
 
