@@ -22,6 +22,8 @@ class Gather {
         left_(plan_.rows.size()) {}
 
   void Done(size_t row, absl::StatusOr<runtime::Result> result) {
+    std::vector<std::optional<runtime::Result>> all;
+    absl::Status error;
     {
       absl::MutexLock lock(&mu_);
       if (!result.ok() && error_.ok()) {
@@ -30,11 +32,13 @@ class Gather {
       }
       if (result.ok()) results_[row] = *std::move(result);
       if (--left_ > 0) return;
+      all.swap(results_);
+      error = error_;
     }
-    if (!error_.ok()) return reply_(error_);
+    if (!error.ok()) return reply_(error);
     std::vector<runtime::Result> results;
-    results.reserve(results_.size());
-    for (auto& r : results_) results.push_back(std::move(*r));
+    results.reserve(all.size());
+    for (auto& r : all) results.push_back(std::move(*r));
     header_.outputs = AssembleOutputs(plan_, results);
     reply_(std::move(header_));
   }
@@ -49,7 +53,7 @@ class Gather {
   absl::Mutex mu_;
   std::vector<std::optional<runtime::Result>> results_ ABSL_GUARDED_BY(mu_);
   size_t left_ ABSL_GUARDED_BY(mu_);
-  absl::Status error_;  // written under mu_, read once left_ reached 0
+  absl::Status error_ ABSL_GUARDED_BY(mu_);
 };
 
 bool IsLarge(const OipPlan& plan) {
