@@ -210,7 +210,8 @@ absl::StatusOr<ParsedCommandLine> ParseCommandLine(const std::vector<std::string
 std::string HelpText(const std::string& program) {
   std::string text = absl::StrCat(
       "Usage: ", program, " --model_repository=DIR [flags]\n\n",
-      "lion-serve: gRPC inference server for LION models.\n",
+      "lion-serve: inference server for LION models (gRPC: lion.v1 and the Open Inference\n"
+      "Protocol; HTTP/JSON: OIP REST, TEI- and OpenAI-style routes).\n",
       "Every flag can also be set by its environment variable; a flag wins.\n\n");
   for (const Flag& flag : Flags()) {
     absl::StrAppendFormat(&text, "  --%-20s %s\n  %-22s env %s, default %s\n", flag.name,
