@@ -14,8 +14,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kMaxInputs = 1024;  // as the TEI routes
-
 absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
 
 // A list of token ids, or INVALID_ARGUMENT.

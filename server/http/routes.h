@@ -17,6 +17,9 @@
 
 namespace lion::http {
 
+// Most inputs one TEI- or OpenAI-style request may carry.
+inline constexpr size_t kMaxInputs = 1024;
+
 // A successful answer; errors are absl::Status (http_status.h).
 struct HttpReply {
   int status = 200;

@@ -15,9 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-// Most inputs one request may carry.
-constexpr size_t kMaxInputs = 1024;
-
 absl::Status Invalid(const std::string& message) { return absl::InvalidArgumentError(message); }
 
 // Every key of `body` is one of `known`.
