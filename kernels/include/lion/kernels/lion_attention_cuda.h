@@ -49,6 +49,8 @@ struct CudaAttentionOutputs {
 
 // Device workspace (bytes) one call of `form` needs; the caller allocates it
 // (the model through LibTorch's caching allocator, tests with cudaMalloc).
+// This and DTypeName/DTypeBytes exist in every build; LionAttentionCuda only
+// in builds with the CUDA kernels (LION_HAVE_CUDA).
 size_t LionAttentionCudaWorkspaceBytes(Form form, const AttentionShape& shape);
 
 // Validates shapes, options, head widths, pointers and the workspace size,
