@@ -60,7 +60,7 @@ fi
 echo "built in $(( $(date +%s) - t0 )) s"
 
 step "gpu tests"
-ctest --test-dir "$BUILD" -L gpu -j 4 --timeout 600 --output-on-failure > "$OUT/gpu_tests.log" 2>&1 \
+ctest --test-dir "$BUILD" -L gpu -j 8 --timeout 600 --output-on-failure > "$OUT/gpu_tests.log" 2>&1 \
   || fail "gpu-labelled tests"
 grep -E "tests passed|Failed|\*\*\*|FAILED|Skipped|SKIPPED" "$OUT/gpu_tests.log" | head -60
 
