@@ -25,6 +25,22 @@ if(NOT LION_CUDA STREQUAL "OFF")
     set(CMAKE_CUDA_RUNTIME_LIBRARY None)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
     enable_language(CUDA)
+    # CMake 3.25's FindCUDAToolkit sets a property on CUDA::nvToolsExt without
+    # checking that the target exists, and CUDA 12.9+ ships no libnvToolsExt
+    # (NVTX 3 is header-only): point it at NVTX 3's interop library so the
+    # target exists. Nothing here links it.
+    if(NOT CUDA_nvToolsExt_LIBRARY)
+      get_filename_component(_lion_cuda_root "${CMAKE_CUDA_COMPILER}" DIRECTORY)
+      file(GLOB _lion_nvtx3 "${_lion_cuda_root}/../lib/libnvtx3interop.so*"
+                            "${_lion_cuda_root}/../lib64/libnvtx3interop.so*"
+                            "${_lion_cuda_root}/../targets/x86_64-linux/lib/libnvtx3interop.so*")
+      file(GLOB _lion_nvtx2 "${_lion_cuda_root}/../lib64/libnvToolsExt.so*"
+                            "${_lion_cuda_root}/../targets/x86_64-linux/lib/libnvToolsExt.so*")
+      if(_lion_nvtx3 AND NOT _lion_nvtx2)
+        list(GET _lion_nvtx3 0 _lion_nvtx3)
+        set(CUDA_nvToolsExt_LIBRARY "${_lion_nvtx3}" CACHE FILEPATH "NVTX library (see LionCuda.cmake)")
+      endif()
+    endif()
     find_package(CUDAToolkit REQUIRED)
     set(LION_HAVE_CUDA ON)
   elseif(LION_CUDA STREQUAL "ON")
