@@ -31,6 +31,7 @@
 #include "server/http/http_server.h"
 #include "server/metrics/metrics_server.h"
 #include "server/repository/model_repository.h"
+#include "server/runtime/device_memory.h"
 
 #ifndef LION_VERSION
 #define LION_VERSION "0.0.0"
@@ -46,6 +47,7 @@ namespace lion {
 namespace {
 
 bool g_json_logs = false;
+std::string g_device = "cpu";  // --device, for the memory metric
 
 // One line per startup step and per error, text or JSON.
 void Log(const std::string& level, const std::string& message,
@@ -69,6 +71,7 @@ void RecordMemory(metrics::Metrics* metrics) {
   const ProcessMemory memory = ReadProcessMemory();
   const int64_t total = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
   metrics->SetDeviceMemory("cpu", memory.resident_bytes, total, memory.peak_bytes);
+  if (g_device != "cpu") runtime::RecordDeviceMemory(metrics, g_device);
 }
 
 int Fail(const absl::Status& status) {
@@ -130,6 +133,7 @@ int Run(int argc, char** argv) {
   config::ServerOptions options = parsed->options;
   if (options.threads == 0) options.threads = std::max<long>(1, sysconf(_SC_NPROCESSORS_ONLN));
   g_json_logs = options.log_format == "json";
+  g_device = options.device;
   Log("INFO", "starting lion-serve", {{"version", LION_VERSION}, {"repository", options.model_repository},
                                       {"allocator", std::string(AllocatorName())}});
 

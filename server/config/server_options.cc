@@ -51,6 +51,12 @@ absl::Status ServerOptions::Validate() const {
     return Bad("model_control",
                absl::StrCat("expected none, poll or explicit, got '", model_control, "'"));
   }
+  if (dtype != "float32" && dtype != "bfloat16" && dtype != "float16") {
+    return Bad("dtype", absl::StrCat("expected float32, bfloat16 or float16, got '", dtype, "'"));
+  }
+  if (dtype != "float32" && device == "cpu") {
+    return Bad("dtype", absl::StrCat(dtype, " needs --device=cuda"));
+  }
   const std::pair<absl::string_view, std::pair<int64_t, int64_t>> minimums[] = {
       {"threads", {threads, 0}},
       {"max_batch_tokens", {batching.max_batch_tokens, 1}},

@@ -58,6 +58,7 @@ struct ServerOptions {
   std::string model_control = "none";
   int64_t repository_poll_s = 5;  // --model_control=poll: seconds between scans
   std::string device = "cpu";    // cpu | cuda | cuda:N
+  std::string dtype = "float32";  // float32 | bfloat16 | float16 (16-bit: GPU only)
   int64_t threads = 0;           // intra-op threads; 0 = number of cores
   int64_t max_input_tokens = 8192;  // per request, for models without a position limit
   // Longest text accepted, checked before tokenizing (bounds the work and

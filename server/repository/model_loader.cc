@@ -8,6 +8,7 @@
 #include "server/common/clock.h"
 #include "server/common/status_macros.h"
 #include "server/runtime/calibration.h"
+#include "server/runtime/device_memory.h"
 #include "server/runtime/runner.h"
 #include "server/runtime/torch_model.h"
 
@@ -72,6 +73,7 @@ absl::StatusOr<std::unique_ptr<ServedModel>> StartModel(const std::string& dir,
   runtime::TorchModelOptions torch_options;
   torch_options.device = options.device;
   torch_options.threads = options.threads;
+  torch_options.dtype = options.dtype;
   ASSIGN_OR_RETURN(std::unique_ptr<runtime::Model> model,
                    OffMainThread([&] { return runtime::LoadTorchModel(dir, torch_options); }));
   auto served = std::make_unique<ServedModel>();
@@ -89,7 +91,8 @@ absl::StatusOr<std::unique_ptr<ServedModel>> StartModel(const std::string& dir,
   ASSIGN_OR_RETURN(runtime::Calibration cal, OffMainThread([&] {
                      return CalibrationFor(*model, options, served->max_input_tokens, log);
                    }));
-  served->limits = runtime::ResolveLimits(options.form, cal);
+  served->limits = runtime::DeviceFormLimits(runtime::ResolveLimits(options.form, cal), d.device,
+                                             options.form.memory_budget_bytes);
   if (d.architecture != "lion_vit") {
     ASSIGN_OR_RETURN(served->tokenizer, LoadTokenizer(dir, d.vocab_size));
   }

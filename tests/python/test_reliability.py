@@ -194,6 +194,45 @@ def test_huge_text_is_refused_before_tokenizing_with_bounded_memory(pb, cal_dir)
     assert 'lion_requests_total{code="INVALID_ARGUMENT",method="Embed",model=""} 1' in text_metrics
 
 
+def test_huge_tokenizations_neither_starve_small_requests_nor_outlive_their_deadline(pb, cal_dir):
+    # Two 8 MB texts that must be read to the end (left truncation keeps the
+    # last tokens), then a small request: the small one is served inline on a
+    # gRPC thread while the big ones wait for the preprocess pool.
+    big = "lorem ipsum dolor sit amet " * (8_000_000 // 27)
+    with Server(MODELS, cal_dir) as server:
+        channel = grpc.insecure_channel(server.address,
+                                        options=[("grpc.max_send_message_length", 16 << 20)])
+        stub = pb[1].InferenceStub(channel)
+        done = {}
+
+        def timed(name, request, timeout):
+            try:
+                stub.Embed(request, timeout=timeout)
+                done[name] = ("OK", time.monotonic())
+            except grpc.RpcError as e:
+                done[name] = (e.code().name, time.monotonic())
+        with cf.ThreadPoolExecutor(3) as pool:
+            bigs = [pool.submit(timed, f"big{i}", pb[0].EmbedRequest(
+                model=MLM, text=big, truncation=pb[0].TRUNCATION_LEFT), 120) for i in range(2)]
+            time.sleep(0.2)
+            pool.submit(timed, "small", pb[0].EmbedRequest(model=MLM, text="a short text"), 60).result()
+            for f in bigs:
+                f.result()
+        assert done["small"][0] == "OK"
+        assert done["small"][1] < min(done["big0"][1], done["big1"][1])
+        assert done["big0"][0] == done["big1"][0] == "OK"
+        # The same text with a deadline shorter than its tokenizing: the
+        # pool stops at the next 64 KiB piece, and the call ends as such.
+        with pytest.raises(grpc.RpcError) as e:
+            stub.Embed(pb[0].EmbedRequest(model=MLM, text=big, truncation=pb[0].TRUNCATION_LEFT),
+                       timeout=0.3)
+        assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        text = wait_until(lambda: (t := metrics_text(server.metrics_port)) and
+                          'code="DEADLINE_EXCEEDED",method="Embed",model="lion-mlm-mini"} 1' in t and t,
+                          timeout=30)
+        assert text, "the expired tokenization was not counted as DEADLINE_EXCEEDED"
+
+
 def test_request_whose_queue_wait_exceeds_its_deadline_is_refused_at_once(pb, cal_dir):
     server = Server(MODELS, cal_dir)
     stub = pb[1].InferenceStub(grpc.insecure_channel(server.address))
