@@ -333,6 +333,7 @@ def test_overlay_wiring(overlay):
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports["grpc"] == int(flags["LION_GRPC_ADDRESS"].rsplit(":", 1)[1])
     assert ports["metrics"] == int(flags["LION_METRICS_ADDRESS"].rsplit(":", 1)[1])
+    assert ports["http"] == int(flags["LION_HTTP_ADDRESS"].rsplit(":", 1)[1])
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert probe_port(container[probe]) == ports["grpc"], probe
     startup = container["startupProbe"]
@@ -352,7 +353,7 @@ def test_overlay_wiring(overlay):
     assert int(flags["LION_THREADS"]) <= float(container["resources"]["limits"]["cpu"])
     # Service: named ports that reach the container's.
     sports = {p["name"]: p for p in service["spec"]["ports"]}
-    assert set(sports) == {"grpc", "metrics"}
+    assert set(sports) == {"grpc", "http", "metrics"}
     for name, p in sports.items():
         assert p["targetPort"] in (name, ports[name])
     assert service["spec"]["selector"].items() <= pod_labels(deploy).items()
@@ -396,8 +397,9 @@ def test_kserve_inference_service():
     assert port == int(env["LION_GRPC_ADDRESS"].rsplit(":", 1)[1])
     assert predictor["terminationGracePeriodSeconds"] > 5 + int(env["LION_DRAIN_TIMEOUT_S"])
     text = " ".join((DEPLOY / "kserve" / "inferenceservice.yaml").read_text().replace("#", " ").split())
-    assert "Open Inference Protocol (KServe v2 / Triton gRPC and REST) is NOT served yet" in text and "lion.v1" in text, \
-        "the file must say that the Open Inference Protocol has not landed"
+    # The predictor speaks the Open Inference Protocol over gRPC (h2c).
+    assert predictor["protocolVersion"] == "v2"
+    assert "Open Inference Protocol" in text and "h2c" in text
     # The container spec itself (Kubernetes schema) through a Pod wrapper.
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "isvc-predictor"},
            "spec": {"containers": predictor["containers"], "volumes": predictor["volumes"],

@@ -69,7 +69,8 @@ def container_invocation(tmp_path):
     mapped = {"LION_MODEL_REPOSITORY": ("/models", str(MODELS)),
               "LION_CALIBRATION_DIR": ("/var/cache/lion", str(tmp_path / "calibration")),
               "LION_GRPC_ADDRESS": ("0.0.0.0:50051", "127.0.0.1:0"),
-              "LION_METRICS_ADDRESS": ("0.0.0.0:9464", "127.0.0.1:0")}
+              "LION_METRICS_ADDRESS": ("0.0.0.0:9464", "127.0.0.1:0"),
+              "LION_HTTP_ADDRESS": ("0.0.0.0:8080", "127.0.0.1:0")}
     env = {k: v for k, v in os.environ.items() if not k.startswith("LION_") or k == "LION_BUILD_DIR"}
     for key, value in config["env"].items():
         if key in mapped:
