@@ -45,6 +45,15 @@ auto& Register(Builder builder, const char* name, const char* help,
 
 }  // namespace
 
+absl::string_view LoadPhaseName(LoadPhase phase) {
+  switch (phase) {
+    case LoadPhase::kLoad: return "load";
+    case LoadPhase::kWarmup: return "warmup";
+    case LoadPhase::kCalibration: return "calibration";
+  }
+  return "unknown";
+}
+
 absl::string_view RejectReasonName(RejectReason reason) {
   switch (reason) {
     case RejectReason::kOverloaded: return "overloaded";
@@ -82,6 +91,10 @@ Metrics::Metrics(const BuildInfo& build)
                            "Loaded models (value 1).", *registry_)),
       device_memory_(Register(prometheus::BuildGauge(), "lion_device_memory_bytes",
                               "Device memory by kind (used, total, peak).", *registry_)),
+      model_load_(Register(prometheus::BuildGauge(), "lion_model_load_seconds",
+                           "Seconds each start-up phase of a model took (load, warmup, "
+                           "calibration; calibration 0 when cached or pinned).",
+                           *registry_)),
       build_info_(Register(prometheus::BuildGauge(), "lion_build_info",
                            "Build of this server (value 1).", *registry_)),
       front_requests_(Register(prometheus::BuildCounter(), "lion_front_requests_total",
@@ -180,6 +193,10 @@ void Metrics::SetDeviceMemory(const std::string& device, int64_t used, int64_t t
   device_memory_.Add({{"device", device}, {"kind", "used"}}).Set(static_cast<double>(used));
   device_memory_.Add({{"device", device}, {"kind", "total"}}).Set(static_cast<double>(total));
   device_memory_.Add({{"device", device}, {"kind", "peak"}}).Set(static_cast<double>(peak));
+}
+
+void Metrics::SetModelLoadSeconds(const std::string& model, LoadPhase phase, double seconds) {
+  model_load_.Add({{"model", model}, {"phase", std::string(LoadPhaseName(phase))}}).Set(seconds);
 }
 
 std::string Metrics::Serialize() const {

@@ -22,6 +22,10 @@ namespace lion::metrics {
 enum class RejectReason { kOverloaded, kDeadline, kCancelled, kInvalid, kUnauthenticated };
 absl::string_view RejectReasonName(RejectReason reason);
 
+// Start-up phases of a model, timed for lion_model_load_seconds.
+enum class LoadPhase { kLoad, kWarmup, kCalibration };
+absl::string_view LoadPhaseName(LoadPhase phase);  // "load", "warmup", "calibration"
+
 struct BuildInfo {
   std::string version;
   std::string git_sha;
@@ -79,6 +83,9 @@ class Metrics {
   void RecordBatch(const std::string& model, const std::string& form, int64_t size,
                    int64_t tokens, double seconds);
   void SetDeviceMemory(const std::string& device, int64_t used, int64_t total, int64_t peak);
+  // Seconds one start-up phase of a model took (calibration: 0 when its
+  // limits came from the cache or from flags).
+  void SetModelLoadSeconds(const std::string& model, LoadPhase phase, double seconds);
 
   // The Prometheus text exposition of every family.
   std::string Serialize() const;
@@ -98,6 +105,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& rejected_;
   prometheus::Family<prometheus::Gauge>& model_info_;
   prometheus::Family<prometheus::Gauge>& device_memory_;
+  prometheus::Family<prometheus::Gauge>& model_load_;
   prometheus::Family<prometheus::Gauge>& build_info_;
   prometheus::Family<prometheus::Counter>& front_requests_;
   prometheus::Family<prometheus::Histogram>& front_duration_;

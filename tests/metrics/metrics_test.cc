@@ -69,6 +69,18 @@ TEST(MetricsTest, RecordsCountsWithLabels) {
   EXPECT_THAT(text, HasSubstr("lion_queue_depth{model=\"m\"} 4"));
 }
 
+TEST(MetricsTest, ModelLoadSecondsPerPhase) {
+  Metrics m = MakeMetrics();
+  m.SetModelLoadSeconds("m", LoadPhase::kLoad, 0.25);
+  m.SetModelLoadSeconds("m", LoadPhase::kWarmup, 1.5);
+  m.SetModelLoadSeconds("m", LoadPhase::kCalibration, 0);
+  const std::string text = m.Serialize();
+  EXPECT_THAT(text, HasSubstr("# TYPE lion_model_load_seconds gauge"));
+  EXPECT_THAT(text, HasSubstr("lion_model_load_seconds{model=\"m\",phase=\"load\"} 0.25"));
+  EXPECT_THAT(text, HasSubstr("lion_model_load_seconds{model=\"m\",phase=\"warmup\"} 1.5"));
+  EXPECT_THAT(text, HasSubstr("lion_model_load_seconds{model=\"m\",phase=\"calibration\"} 0"));
+}
+
 TEST(MetricsServerTest, ServesTheScrapeOverHttp) {
   Metrics m = MakeMetrics();
   m.AddModel({"m", "lion_bert", "lit", "mlm", "cpu"});
