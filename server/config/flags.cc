@@ -81,8 +81,14 @@ const std::vector<Flag>& Flags() {
        LION_FIELD(int64_t, form.memory_budget_bytes)},
       {"calibrate", "time the forms again instead of using the cached calibration",
        LION_FIELD(bool, form.calibrate)},
-      {"calibration_dir", "where calibrations are cached (empty = in each model directory)",
+      {"calibration_dir",
+       "where calibrations are cached, shared by models with the same attention shape (empty = "
+       "$XDG_CACHE_HOME/lion-serve/calibration or ~/.cache/lion-serve/calibration)",
        LION_FIELD(std::string, form.calibration_dir)},
+      {"calibrate_only",
+       "load and calibrate every model of the repository, write the cache, exit 0 without "
+       "serving (an image build or init container bakes the cache in)",
+       LION_FIELD(bool, form.calibrate_only)},
       {"tls_cert", "PEM certificate chain: serve TLS", LION_FIELD(std::string, tls.cert)},
       {"tls_key", "PEM private key of --tls_cert", LION_FIELD(std::string, tls.key)},
       {"tls_client_ca", "PEM CA bundle: require client certificates (mutual TLS)",

@@ -33,7 +33,10 @@ struct FormOptions {
   int64_t rnn_min_tokens = 0;    // RNN form from this length; calibrated if 0
   int64_t memory_budget_bytes = int64_t{1} << 30;  // attention working memory per batch
   bool calibrate = false;        // redo the calibration even if a cached one exists
-  std::string calibration_dir;   // cache folder; empty = next to each model
+  // Cache folder; empty = $XDG_CACHE_HOME/lion-serve/calibration or
+  // ~/.cache/lion-serve/calibration (runtime/calibration_cache.h).
+  std::string calibration_dir;
+  bool calibrate_only = false;   // calibrate every model, write the cache, exit
 };
 
 struct TlsOptions {
