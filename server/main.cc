@@ -30,7 +30,9 @@
 #include "server/config/flags.h"
 #include "server/http/http_server.h"
 #include "server/metrics/metrics_server.h"
+#include "server/repository/model_loader.h"
 #include "server/repository/model_repository.h"
+#include "server/repository/repository_scan.h"
 #include "server/runtime/device_memory.h"
 
 #ifndef LION_VERSION
@@ -110,6 +112,24 @@ void Drain(int signal_number, const config::ServerOptions& options, const Signal
   if (http_server != nullptr) http_server->Stop();
 }
 
+// --calibrate_only: load and calibrate every model of the repository (no
+// warm-up, no serving), leaving the cache for later starts.
+int CalibrateOnly(const config::ServerOptions& options) {
+  const std::vector<repository::ModelDirectory> dirs =
+      repository::ScanRepository(options.model_repository);
+  if (dirs.empty()) {
+    return Fail(absl::NotFoundError(absl::StrCat("no model directories (with config.json) in ",
+                                                 options.model_repository)));
+  }
+  for (const repository::ModelDirectory& dir : dirs) {
+    if (absl::Status s = repository::CalibrateModelOnly(dir.path, options, Log); !s.ok()) {
+      return Fail(s);
+    }
+  }
+  Log("INFO", "calibration done", {{"models", absl::StrCat(dirs.size())}});
+  return 0;
+}
+
 int Run(int argc, char** argv) {
   // First: a signal during start-up (a model file that never finishes
   // reading, a long calibration) ends the process at once; nothing has been
@@ -136,6 +156,7 @@ int Run(int argc, char** argv) {
   g_device = options.device;
   Log("INFO", "starting lion-serve", {{"version", LION_VERSION}, {"repository", options.model_repository},
                                       {"allocator", std::string(AllocatorName())}});
+  if (options.form.calibrate_only) return CalibrateOnly(options);
 
   metrics::Metrics metrics({LION_VERSION, LION_GIT_SHA, LION_TORCH_VERSION});
   std::unique_ptr<api::ApiKeys> keys;

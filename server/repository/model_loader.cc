@@ -1,56 +1,23 @@
 #include "server/repository/model_loader.h"
 
 #include <algorithm>
+#include <chrono>
+#include <map>
 #include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "server/common/clock.h"
 #include "server/common/status_macros.h"
 #include "server/runtime/calibration.h"
 #include "server/runtime/device_memory.h"
 #include "server/runtime/runner.h"
 #include "server/runtime/torch_model.h"
+#include "server/runtime/warm_up.h"
 
 namespace lion::repository {
 namespace {
-
-absl::StatusOr<runtime::Calibration> CalibrationFor(runtime::Model& model,
-                                                    const config::ServerOptions& options,
-                                                    int64_t max_tokens, const LogFn& log) {
-  const config::FormOptions& pins = options.form;
-  if (pins.full_max_tokens > 0 && pins.chunk_size > 0 && pins.rnn_min_tokens > 0) {
-    return runtime::Calibration{model.description().name,
-                                model.description().device,
-                                options.threads,
-                                0,
-                                0,
-                                0};  // every limit pinned by flags
-  }
-  const std::string path = runtime::CalibrationPath(options.form, model.description());
-  if (!options.form.calibrate) {
-    auto cached = runtime::LoadCalibration(path);
-    if (cached.ok() && cached->device == model.description().device &&
-        cached->threads == options.threads) {
-      log("INFO", "calibration loaded", {{"model", cached->model}, {"path", path}});
-      return cached;
-    }
-  }
-  ASSIGN_OR_RETURN(runtime::Calibration cal,
-                   runtime::Calibrate(model, max_tokens, options.threads));
-  if (absl::Status s = runtime::SaveCalibration(path, cal); !s.ok()) {
-    log("WARN", "calibration not cached",
-        {{"model", cal.model}, {"error", std::string(s.message())}});
-  }
-  log("INFO", "calibrated",
-      {{"model", cal.model},
-       {"full_max_tokens", absl::StrCat(cal.full_max_tokens)},
-       {"chunk_size", absl::StrCat(cal.chunk_size)},
-       {"rnn_min_tokens", absl::StrCat(cal.rnn_min_tokens)},
-       {"single_full_max_tokens", absl::StrCat(cal.single.full_max_tokens)},
-       {"single_rnn_min_tokens", absl::StrCat(cal.single.rnn_min_tokens)}});
-  return cal;
-}
 
 // Runs LibTorch work on a short-lived thread, never on main or the
 // repository's thread. Once a thread that stays alive has run LibTorch's
@@ -64,40 +31,105 @@ auto OffMainThread(F f) -> decltype(f()) {
   return *std::move(result);
 }
 
+double SecondsSince(TimePoint start) {
+  return std::chrono::duration<double>(Clock::Real()->Now() - start).count();
+}
+
+// Longest input a model serves: its position limit, capped by the flag.
+int64_t MaxInputTokens(const runtime::ModelDescription& d, const config::ServerOptions& options) {
+  return d.max_input_tokens > 0 ? std::min(d.max_input_tokens, options.max_input_tokens)
+                                : options.max_input_tokens;
+}
+
+absl::StatusOr<std::unique_ptr<runtime::Model>> LoadModel(const std::string& dir,
+                                                          const config::ServerOptions& options) {
+  runtime::TorchModelOptions torch_options;
+  torch_options.device = options.device;
+  torch_options.threads = options.threads;
+  torch_options.dtype = options.dtype;
+  return OffMainThread([&] { return runtime::LoadTorchModel(dir, torch_options); });
+}
+
+// The model's limits: pinned, cached or calibrated (runtime::CalibrateModel).
+absl::StatusOr<runtime::CalibrationOutcome> Calibrate(const runtime::Model& model,
+                                                      const config::ServerOptions& options,
+                                                      const LogFn& log) {
+  const runtime::ModelDescription& d = model.description();
+  auto outcome = OffMainThread(
+      [&] { return runtime::CalibrateModel(d, options, MaxInputTokens(d, options)); });
+  if (outcome.ok()) {
+    for (const std::string& w : outcome->warnings) log("WARN", w, {{"model", d.name}});
+  }
+  return outcome;
+}
+
+// Seconds the calibration phase took; 0 when nothing was timed (cache or flags).
+double CalibrationSeconds(const runtime::CalibrationOutcome& cal, TimePoint start) {
+  return cal.source == runtime::CalibrationSource::kComputed ? SecondsSince(start) : 0.0;
+}
+
+// The limits in force for a model on its device.
+runtime::FormLimits LimitsFor(const runtime::ModelDescription& d,
+                              const config::ServerOptions& options,
+                              const runtime::CalibrationOutcome& cal) {
+  return runtime::DeviceFormLimits(runtime::ResolveLimits(options.form, cal.calibration), d.device,
+                                   options.form.memory_budget_bytes);
+}
+
+// The fields of a model's one start-up line: phase times, where its limits
+// came from and the limits in force.
+std::map<std::string, std::string> StartupFields(const runtime::ModelDescription& d,
+                                                 const runtime::CalibrationOutcome& cal,
+                                                 const runtime::FormLimits& limits,
+                                                 const std::map<std::string, double>& seconds) {
+  const runtime::FormThresholds single = limits.single.value_or(
+      runtime::FormThresholds{limits.full_max_tokens, limits.rnn_min_tokens});
+  std::map<std::string, std::string> f = {
+      {"model", d.name},
+      {"architecture", d.architecture},
+      {"dir", d.model_dir},
+      {"calibration", runtime::CalibrationSourceName(cal.source)},
+      {"full_max_tokens", absl::StrCat(limits.full_max_tokens)},
+      {"chunk_size", absl::StrCat(limits.chunk_size)},
+      {"rnn_min_tokens", absl::StrCat(limits.rnn_min_tokens)},
+      {"single_full_max_tokens", absl::StrCat(single.full_max_tokens)},
+      {"single_rnn_min_tokens", absl::StrCat(single.rnn_min_tokens)}};
+  if (!cal.cache_path.empty()) f["cache"] = cal.cache_path;
+  for (const auto& [phase, s] : seconds) f[phase + "_s"] = absl::StrFormat("%.3f", s);
+  return f;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ServedModel>> StartModel(const std::string& dir,
                                                         const config::ServerOptions& options,
                                                         metrics::Metrics* metrics,
                                                         const LogFn& log) {
-  runtime::TorchModelOptions torch_options;
-  torch_options.device = options.device;
-  torch_options.threads = options.threads;
-  torch_options.dtype = options.dtype;
-  ASSIGN_OR_RETURN(std::unique_ptr<runtime::Model> model,
-                   OffMainThread([&] { return runtime::LoadTorchModel(dir, torch_options); }));
+  TimePoint start = Clock::Real()->Now();
+  ASSIGN_OR_RETURN(std::unique_ptr<runtime::Model> model, LoadModel(dir, options));
+  const double load_s = SecondsSince(start);
   auto served = std::make_unique<ServedModel>();
   served->description = model->description();
   const runtime::ModelDescription& d = served->description;
-  log("INFO", "model loaded", {{"model", d.name}, {"dir", dir}, {"architecture", d.architecture}});
-  served->max_input_tokens = d.max_input_tokens > 0
-                                 ? std::min(d.max_input_tokens, options.max_input_tokens)
-                                 : options.max_input_tokens;
+  served->max_input_tokens = MaxInputTokens(d, options);
   served->max_text_bytes = options.max_text_bytes;
   served->max_response_bytes = options.max_message_bytes;
   const int64_t warm_chunk = options.form.chunk_size > 0 ? options.form.chunk_size : 64;
+  start = Clock::Real()->Now();
   RETURN_IF_ERROR(OffMainThread([&] { return runtime::WarmUp(*model, warm_chunk); }));
-  log("INFO", "model warmed up", {{"model", d.name}});
-  ASSIGN_OR_RETURN(runtime::Calibration cal, OffMainThread([&] {
-                     return CalibrationFor(*model, options, served->max_input_tokens, log);
-                   }));
-  served->limits = runtime::DeviceFormLimits(runtime::ResolveLimits(options.form, cal), d.device,
-                                             options.form.memory_budget_bytes);
+  const double warmup_s = SecondsSince(start);
+  start = Clock::Real()->Now();
+  ASSIGN_OR_RETURN(runtime::CalibrationOutcome cal, Calibrate(*model, options, log));
+  const double calibration_s = CalibrationSeconds(cal, start);
+  served->limits = LimitsFor(d, options, cal);
   if (d.architecture != "lion_vit") {
     ASSIGN_OR_RETURN(served->tokenizer, LoadTokenizer(dir, d.vocab_size));
   }
   metrics->AddModel({d.name, d.architecture, d.variant,
                      d.task == runtime::Task::kMlm ? "mlm" : "classification", d.device});
+  metrics->SetModelLoadSeconds(d.name, metrics::LoadPhase::kLoad, load_s);
+  metrics->SetModelLoadSeconds(d.name, metrics::LoadPhase::kWarmup, warmup_s);
+  metrics->SetModelLoadSeconds(d.name, metrics::LoadPhase::kCalibration, calibration_s);
   auto threads = std::make_unique<ModelThreads>();
   ASSIGN_OR_RETURN(threads->runner, runtime::Runner::Create(std::move(model), served->limits,
                                                             Clock::Real(), metrics));
@@ -113,7 +145,25 @@ absl::StatusOr<std::unique_ptr<ServedModel>> StartModel(const std::string& dir,
       [batcher](double tokens_per_second) { batcher->RunnerIdle(tokens_per_second); });
   served->batcher = batcher;
   served->threads = std::move(threads);
+  log("INFO", "model started",
+      StartupFields(d, cal, served->limits,
+                    {{"load", load_s}, {"warmup", warmup_s}, {"calibration", calibration_s}}));
   return served;
+}
+
+absl::Status CalibrateModelOnly(const std::string& dir, const config::ServerOptions& options,
+                                const LogFn& log) {
+  TimePoint start = Clock::Real()->Now();
+  ASSIGN_OR_RETURN(std::unique_ptr<runtime::Model> model, LoadModel(dir, options));
+  const double load_s = SecondsSince(start);
+  start = Clock::Real()->Now();
+  ASSIGN_OR_RETURN(runtime::CalibrationOutcome cal, Calibrate(*model, options, log));
+  const double calibration_s = CalibrationSeconds(cal, start);
+  const runtime::ModelDescription& d = model->description();
+  log("INFO", "model calibrated",
+      StartupFields(d, cal, LimitsFor(d, options, cal),
+                    {{"load", load_s}, {"calibration", calibration_s}}));
+  return absl::OkStatus();
 }
 
 }  // namespace lion::repository

@@ -1,6 +1,7 @@
 // Model assembly: load a model directory, warm it up, calibrate its form
 // policy (or take the cached calibration), load its tokenizer, register its
-// metrics and start its runner and batcher. LibTorch work runs on
+// metrics and start its runner and batcher; one log line per model with the
+// time each phase took (runtime/calibration.h has where limits come from). LibTorch work runs on
 // short-lived threads (OffMainThread), never on a thread that stays alive.
 // Thread-compatible: one load at a time (LibTorch's thread count is
 // process-wide).
@@ -30,6 +31,12 @@ absl::StatusOr<std::unique_ptr<ServedModel>> StartModel(const std::string& dir,
                                                         const config::ServerOptions& options,
                                                         metrics::Metrics* metrics,
                                                         const LogFn& log);
+
+// --calibrate_only: load the model in `dir` and calibrate it (or find its
+// calibration in the cache), without warming it up or starting threads. Logs
+// "model calibrated" with the phase times. Errors: loading's or the timer's.
+absl::Status CalibrateModelOnly(const std::string& dir, const config::ServerOptions& options,
+                                const LogFn& log);
 
 }  // namespace lion::repository
 

@@ -1,55 +1,69 @@
-// Start-up work on a freshly loaded model, run by main before the runner owns
-// it: warm-up (every form once, checking they agree) and the calibration that
-// times the forms to set the form policy's limits, cached as JSON.
-// Thread-compatible: the caller must be the model's only user meanwhile.
+// Where a model's form limits come from: flags that pin every limit, else the
+// calibration cache, else a calibration (the attention core timed on the
+// model's own shape, attention_timer.h), written to the cache for the next
+// start and for other models with the same key (calibration_cache.h).
+// Model assembly (repository/model_loader.cc) calls CalibrateModel once per
+// model, on a short-lived thread (LibTorch work); the log and metric lines
+// come from the outcome.
 #ifndef LION_SERVER_RUNTIME_CALIBRATION_H_
 #define LION_SERVER_RUNTIME_CALIBRATION_H_
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/common/clock.h"
 #include "server/config/server_options.h"
+#include "server/runtime/calibration_cache.h"
 #include "server/runtime/form_policy.h"
+#include "server/runtime/form_timer.h"
 #include "server/runtime/model.h"
+#include "server/runtime/timing_table.h"
 
 namespace lion::runtime {
 
-// What a calibration found for one model on one device. Copyable.
-struct Calibration {
-  std::string model;
-  std::string device;
-  int64_t threads = 0;
-  int64_t full_max_tokens = 0;
-  int64_t chunk_size = 0;
-  int64_t rnn_min_tokens = 0;  // 0: the RNN form never won on time
-  // The limits above are for batches of several requests; these for one alone.
-  FormThresholds single;
+enum class CalibrationSource { kPinned, kCached, kComputed };
+const char* CalibrationSourceName(CalibrationSource source);  // "pinned", "cached", "computed"
+
+// How one model's limits were obtained. Copyable.
+struct CalibrationOutcome {
+  Calibration calibration;
+  CalibrationSource source = CalibrationSource::kComputed;
+  std::string cache_path;             // "" without a cache folder or when pinned
+  std::vector<std::string> warnings;  // cache unreadable, unwritable or absent: for the log
+  TimingTable table;                  // what was timed (kComputed only)
 };
 
-// A valid input of `length` tokens for the model (text: in-vocabulary ids;
-// vision: a zero image of the model's size, whose length is fixed).
-SequenceInput SampleInput(const ModelDescription& description, int64_t length);
+// What one calibration depends on besides the model. Copyable.
+struct CalibrationSetup {
+  int64_t max_length = 0;        // the longest text input served
+  config::FormOptions form;      // pins, budget, --calibrate; calibration_dir "" = no cache
+  CalibrationContext context;    // device kind, software, threads
+  Clock* clock = Clock::Real();  // for the climb's time budget; borrowed
+};
 
-// The outputs a warm-up or calibration asks for (every head the task has).
-OutputRequest SampleOutputs(const ModelDescription& description);
+using FormTimerFactory = std::function<absl::StatusOr<std::unique_ptr<FormTimer>>()>;
 
-// Runs a short input in every form; INTERNAL (naming the model and forms) if
-// their outputs differ by more than float32 rounding allows.
-absl::Status WarmUp(Model& model, int64_t chunk_size);
+// Pinned, cached or computed limits. The timer is made only when a calibration
+// runs. Cache trouble is a warning (the limits are computed instead); errors
+// are the timer's.
+absl::StatusOr<CalibrationOutcome> ObtainCalibration(const ModelDescription& description,
+                                                     const CalibrationSetup& setup,
+                                                     const FormTimerFactory& make_timer);
 
-// Times the forms on lengths up to `max_length` and derives the limits.
-absl::StatusOr<Calibration> Calibrate(Model& model, int64_t max_length, int64_t threads);
+// ObtainCalibration with the attention timer on the model's device, the
+// device's identity, this build's versions (SoftwareVersions()), and
+// --calibration_dir or else DefaultCalibrationDir(). Runs LibTorch work on the
+// calling thread: never call it on main.
+absl::StatusOr<CalibrationOutcome> CalibrateModel(const ModelDescription& description,
+                                                  const config::ServerOptions& options,
+                                                  int64_t max_length);
 
-// JSON cache. Load: NOT_FOUND when absent, INVALID_ARGUMENT when malformed.
-absl::StatusOr<Calibration> LoadCalibration(const std::string& path);
-absl::Status SaveCalibration(const std::string& path, const Calibration& calibration);
-
-// The cache file for a model: <calibration_dir>/<model>.calibration.json, or
-// <model_dir>/calibration.json when calibration_dir is empty.
-std::string CalibrationPath(const config::FormOptions& options,
-                            const ModelDescription& description);
+// "lion-serve <version>, LibTorch <version>": the build, in cache keys.
+std::string SoftwareVersions();
 
 // Flags pin (non-zero values), the calibration fills the rest.
 FormLimits ResolveLimits(const config::FormOptions& flags, const Calibration& calibration);
