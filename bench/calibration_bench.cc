@@ -172,18 +172,35 @@ absl::Status Compare(const std::string& dir, int64_t threads, int64_t max_input_
     for (const FormTimes& row : r->table.single) lengths.insert(row.length);
   }
   const AttentionDims dims = DimsOf(d);
-  auto form_at = [&](const Calibration& c, int64_t batch, int64_t length) {
-    return kernels::FormName(
-        ChooseForm(ResolveLimits(config::FormOptions(), c), dims, batch, length));
+  // Where both choices were timed as whole forwards, what the core's choice
+  // costs against the whole-model calibration's own choice, by its own clock.
+  auto whole_seconds = [&](int64_t batch, int64_t length, Form form) -> std::optional<double> {
+    if (!whole) return std::nullopt;
+    const auto& rows = batch == 1 ? whole->table.single : whole->table.batched;
+    for (const FormTimes& r : rows) {
+      if (r.length == length) return r.Of(form);
+    }
+    return std::nullopt;
   };
   std::printf(
-      "\n| length | batch | whole-model calibration | core calibration |\n|---|---|---|---|\n");
+      "\n| length | batch | whole-model calibration | core calibration | whole-forward time of "
+      "the core's choice / the whole-model choice |\n|---|---|---|---|---|\n");
+  const FormLimits core_limits = ResolveLimits(config::FormOptions(), core.calibration);
   for (int64_t batch : {int64_t{1}, kCalibrationBatch}) {
     for (int64_t length : lengths) {
-      std::printf("| %lld | %lld | %s | %s |\n", static_cast<long long>(length),
-                  static_cast<long long>(batch),
-                  whole ? form_at(whole->calibration, batch, length) : "-",
-                  form_at(core.calibration, batch, length));
+      const Form core_form = ChooseForm(core_limits, dims, batch, length);
+      std::string old_name = "-", ratio = "-";
+      if (whole) {
+        const Form old_form = ChooseForm(ResolveLimits(config::FormOptions(), whole->calibration),
+                                         dims, batch, length);
+        old_name = kernels::FormName(old_form);
+        const auto a = whole_seconds(batch, length, core_form);
+        const auto b = whole_seconds(batch, length, old_form);
+        if (a.has_value() && b.has_value()) ratio = absl::StrFormat("%.3f", *a / *b);
+      }
+      std::printf("| %lld | %lld | %s | %s | %s |\n", static_cast<long long>(length),
+                  static_cast<long long>(batch), old_name.c_str(), kernels::FormName(core_form),
+                  ratio.c_str());
     }
   }
   if (whole) PrintTable("whole model", whole->table);
