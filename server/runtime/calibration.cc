@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "server/common/allocator.h"
 #include "server/common/status_macros.h"
 #include "server/config/flags.h"
 #include "server/runtime/attention_timer.h"
@@ -86,10 +87,16 @@ absl::StatusOr<CalibrationOutcome> CalibrateModel(const ModelDescription& d,
   }
   setup.context = CalibrationContext{DeviceIdentity(d.device), SoftwareVersions(), options.threads};
   const AttentionTimerOptions timer_options = AttentionTimerOptionsFor(d, options.threads);
-  return ObtainCalibration(d, setup, [&]() -> absl::StatusOr<std::unique_ptr<FormTimer>> {
-    ASSIGN_OR_RETURN(std::unique_ptr<AttentionTimer> timer, AttentionTimer::Create(timer_options));
-    return std::unique_ptr<FormTimer>(std::move(timer));
-  });
+  absl::StatusOr<CalibrationOutcome> outcome =
+      ObtainCalibration(d, setup, [&]() -> absl::StatusOr<std::unique_ptr<FormTimer>> {
+        ASSIGN_OR_RETURN(std::unique_ptr<AttentionTimer> timer,
+                         AttentionTimer::Create(timer_options));
+        return std::unique_ptr<FormTimer>(std::move(timer));
+      });
+  // The timer's inputs at the longest lengths (hundreds of MB for wide text
+  // models) are freed by now; do not let the allocator keep them resident.
+  if (outcome.ok() && outcome->source == CalibrationSource::kComputed) ReleaseFreeMemory();
+  return outcome;
 }
 
 FormLimits ResolveLimits(const config::FormOptions& flags, const Calibration& c) {
