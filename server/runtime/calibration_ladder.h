@@ -4,8 +4,9 @@
 // is not near the best (its limit is the run of lengths from the shortest where
 // it is), forms over the memory budget are never timed (the policy never picks
 // them), an open-ended ladder stops once the linear forms' cost per token has
-// settled or one call gets slow, and a vision model's full form is first timed
-// at shorter lengths that can prove it too slow for the image's length.
+// settled, one call gets slow or its time budget is spent, and a vision
+// model's full form is first timed at shorter lengths that can prove it too
+// slow for the image's length. docs/calibration.md has the reasons.
 #ifndef LION_SERVER_RUNTIME_CALIBRATION_LADDER_H_
 #define LION_SERVER_RUNTIME_CALIBRATION_LADDER_H_
 
