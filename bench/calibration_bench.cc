@@ -85,7 +85,7 @@ CalibrationPlan WholeModelPlan(const ModelDescription& d, int64_t max_length) {
     plan.chunk_length = std::min<int64_t>(plan.lengths.back(), 512);
   }
   plan.prune = false;
-  plan.rounds = 1;  // ModelTimer takes the best of 3 itself
+  plan.min_rounds = plan.max_rounds = 1;  // ModelTimer takes the best of 3 itself
   plan.max_call_seconds = 0.2;
   plan.climb_budget_seconds = 1e30;
   plan.memory_budget_bytes = int64_t{1} << 62;  // it never looked at memory

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <iterator>
+#include <limits>
 
 #include "server/common/status_macros.h"
 #include "server/runtime/runner.h"
@@ -17,6 +18,48 @@ using kernels::Form;
 // than this between two lengths (both are O(L): longer inputs cost the same
 // per token, so they would be decided the same way).
 constexpr double kSettled = 0.1;
+
+// A best time counts as confirmed once another sample lies within this factor.
+constexpr double kConfirmed = 1.05;
+
+// The best and second-best of one quantity's samples.
+class BestOf {
+ public:
+  void Add(double t) {
+    if (t < best_) {
+      second_ = best_;
+      best_ = t;
+    } else if (t < second_) {
+      second_ = t;
+    }
+  }
+  double best() const { return best_; }
+  bool confirmed() const { return second_ <= kConfirmed * best_; }
+
+ private:
+  double best_ = std::numeric_limits<double>::infinity();
+  double second_ = std::numeric_limits<double>::infinity();
+};
+
+// Rounds of `time_one(i)` over items 0..n-1, as CalibrationPlan describes.
+template <typename TimeOne>
+absl::StatusOr<std::vector<BestOf>> TimeInRounds(const CalibrationPlan& plan, size_t n,
+                                                 TimeOne time_one) {
+  std::vector<BestOf> samples(n);
+  const int min_rounds = std::max(1, plan.min_rounds);
+  const int max_rounds = std::max(min_rounds, plan.max_rounds);
+  for (int round = 0; round < max_rounds; ++round) {
+    for (size_t i = 0; i < n; ++i) {
+      ASSIGN_OR_RETURN(double t, time_one(i));
+      samples[i].Add(t);
+    }
+    if (round + 1 >= min_rounds && std::all_of(samples.begin(), samples.end(),
+                                               [](const BestOf& b) { return b.confirmed(); })) {
+      break;
+    }
+  }
+  return samples;
+}
 
 // Below this length a full-form probe costs about as much as the call it would save.
 constexpr int64_t kShortestProbe = 64;
@@ -91,16 +134,15 @@ class Climb {
   }
 
  private:
-  // Best per form over plan_.rounds rounds of one call each.
+  // Each form's best over rounds of one call each.
   absl::StatusOr<FormTimes> TimeRounds(const std::vector<Form>& forms, int64_t length) {
+    ASSIGN_OR_RETURN(std::vector<BestOf> samples, TimeInRounds(plan_, forms.size(), [&](size_t i) {
+                       return timer_.SecondsPerSequence(forms[i], length, batch_, chunk_size_);
+                     }));
     FormTimes row;
     row.length = length;
-    for (int round = 0; round < std::max(1, plan_.rounds); ++round) {
-      for (Form form : forms) {
-        ASSIGN_OR_RETURN(double t, timer_.SecondsPerSequence(form, length, batch_, chunk_size_));
-        std::optional<double>& best = row.seconds[static_cast<size_t>(FormIndex(form))];
-        if (!best.has_value() || t < *best) best = t;
-      }
+    for (size_t i = 0; i < forms.size(); ++i) {
+      row.seconds[static_cast<size_t>(FormIndex(forms[i]))] = samples[i].best();
     }
     return row;
   }
@@ -161,13 +203,13 @@ absl::StatusOr<TimingTable> MeasureTable(FormTimer& timer, const CalibrationPlan
   table.chunk_length = plan.chunk_length;
   table.chunk_size = plan.pinned_chunk_size;
   if (table.chunk_size <= 0) {
-    for (int64_t c : plan.chunk_candidates) table.chunk_sizes.push_back({c, 0});
-    for (int round = 0; round < std::max(1, plan.rounds); ++round) {
-      for (ChunkTiming& c : table.chunk_sizes) {
-        ASSIGN_OR_RETURN(double t, timer.SecondsPerSequence(Form::kChunk, plan.chunk_length,
-                                                            kCalibrationBatch, c.chunk_size));
-        if (round == 0 || t < c.seconds) c.seconds = t;
-      }
+    ASSIGN_OR_RETURN(std::vector<BestOf> samples,
+                     TimeInRounds(plan, plan.chunk_candidates.size(), [&](size_t i) {
+                       return timer.SecondsPerSequence(Form::kChunk, plan.chunk_length,
+                                                       kCalibrationBatch, plan.chunk_candidates[i]);
+                     }));
+    for (size_t i = 0; i < samples.size(); ++i) {
+      table.chunk_sizes.push_back({plan.chunk_candidates[i], samples[i].best()});
     }
     table.chunk_size = FastestChunkSize(table.chunk_sizes, 64);
   }

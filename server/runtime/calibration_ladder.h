@@ -34,10 +34,13 @@ struct CalibrationPlan {
   // Stop timing a form once it can no longer change the decision. Off: every
   // form at every length (for comparisons).
   bool prune = true;
-  // Each length is timed in this many rounds, every form once per round, and
-  // each form keeps its best: a slow phase of a shared machine then hits all
-  // forms alike instead of one.
-  int rounds = 3;
+  // Each length is timed in rounds, every form once per round, and each form
+  // keeps its best: a slow phase of a shared machine then hits all forms alike
+  // instead of one. After min_rounds, rounds go on (up to max_rounds) until
+  // each form's best was met again within 5% by another of its samples, so
+  // that on a loaded machine a best that is still inflated does not decide.
+  int min_rounds = 3;
+  int max_rounds = 8;
   // An open-ended climb stops after a length where one call (a whole batch)
   // took longer than this, or once it has spent this long on one batch size.
   double max_call_seconds = 0.1;

@@ -87,6 +87,29 @@ TEST(CalibrationLadderTest, EachLengthTimesEveryFormInInterleavedRounds) {
                                  Form::kFull, Form::kChunk, Form::kRnn, Form::kFull));
 }
 
+// A loaded machine: the chunk form's first samples are inflated.
+TEST(CalibrationLadderTest, RoundsGoOnUntilEachBestIsConfirmed) {
+  CalibrationPlan plan = TextPlan(32);
+  plan.pinned_chunk_size = 64;
+  int chunk_calls = 0;
+  FakeClock clock;
+  FakeFormTimer timer(
+      [&](Form f, int64_t l, int64_t, int64_t) {
+        if (f != Form::kChunk) return Cost(f, l);
+        ++chunk_calls;
+        return Cost(f, l) * (chunk_calls <= 8 ? 10.0 - chunk_calls : 1.0);
+      },
+      &clock);
+  auto table = MeasureTable(timer, plan, &clock);
+  ASSERT_TRUE(table.ok());
+  // Batch of 4: samples x9 ... x2 over 8 rounds, the most allowed: the best is
+  // twice the true cost. One request: two clean samples in rounds 1 and 2,
+  // then the third minimum round.
+  EXPECT_DOUBLE_EQ(*table->batched[0].Of(Form::kChunk), 2 * Cost(Form::kChunk, 32));
+  EXPECT_DOUBLE_EQ(*table->single[0].Of(Form::kChunk), Cost(Form::kChunk, 32));
+  EXPECT_EQ(chunk_calls, 8 + 3);
+}
+
 TEST(CalibrationLadderTest, FullIsNotTimedPastItsFirstLossAndTheClimbStopsOnceSettled) {
   FakeClock clock;
   FakeFormTimer timer([](Form f, int64_t l, int64_t, int64_t) { return Cost(f, l); }, &clock);
