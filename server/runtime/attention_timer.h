@@ -39,7 +39,7 @@ struct AttentionTimerOptions {
   // The calibration repeats each measurement in rounds across forms itself.
   int min_calls = 1;
   int max_calls = 50;
-  double min_total_seconds = 0.01;
+  double min_total_seconds = 0.002;
 
   absl::Status Validate() const;  // INVALID_ARGUMENT naming the field
 };

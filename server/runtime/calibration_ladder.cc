@@ -41,10 +41,16 @@ class BestOf {
   double second_ = std::numeric_limits<double>::infinity();
 };
 
-// Rounds of `time_one(i)` over items 0..n-1, as CalibrationPlan describes.
+double SecondsSince(Clock* clock, TimePoint start) {
+  return std::chrono::duration<double>(clock->Now() - start).count();
+}
+
+// Rounds of `time_one(i)` over items 0..n-1, as CalibrationPlan describes;
+// rounds past min_rounds only while the stage that began at `start` is within
+// its budget (on a loaded machine they could otherwise take long).
 template <typename TimeOne>
-absl::StatusOr<std::vector<BestOf>> TimeInRounds(const CalibrationPlan& plan, size_t n,
-                                                 TimeOne time_one) {
+absl::StatusOr<std::vector<BestOf>> TimeInRounds(const CalibrationPlan& plan, Clock* clock,
+                                                 TimePoint start, size_t n, TimeOne time_one) {
   std::vector<BestOf> samples(n);
   const int min_rounds = std::max(1, plan.min_rounds);
   const int max_rounds = std::max(min_rounds, plan.max_rounds);
@@ -53,10 +59,10 @@ absl::StatusOr<std::vector<BestOf>> TimeInRounds(const CalibrationPlan& plan, si
       ASSIGN_OR_RETURN(double t, time_one(i));
       samples[i].Add(t);
     }
-    if (round + 1 >= min_rounds && std::all_of(samples.begin(), samples.end(),
-                                               [](const BestOf& b) { return b.confirmed(); })) {
-      break;
-    }
+    if (round + 1 < min_rounds) continue;
+    const bool confirmed =
+        std::all_of(samples.begin(), samples.end(), [](const BestOf& b) { return b.confirmed(); });
+    if (confirmed || SecondsSince(clock, start) > plan.climb_budget_seconds) break;
   }
   return samples;
 }
@@ -93,12 +99,16 @@ class Climb {
  public:
   Climb(FormTimer& timer, const CalibrationPlan& plan, Clock* clock, int64_t batch,
         int64_t chunk_size)
-      : timer_(timer), plan_(plan), clock_(clock), batch_(batch), chunk_size_(chunk_size) {}
+      : timer_(timer),
+        plan_(plan),
+        clock_(clock),
+        start_(clock->Now()),
+        batch_(batch),
+        chunk_size_(chunk_size) {}
 
   absl::StatusOr<std::vector<FormTimes>> Run() {
     std::vector<FormTimes> rows;
     bool full_alive = true;
-    const TimePoint start = clock_->Now();
     for (int64_t length : plan_.lengths) {
       std::vector<Form> forms;
       for (Form f : {Form::kChunk, Form::kRnn}) {
@@ -122,10 +132,7 @@ class Climb {
       for (const auto& t : row.seconds)
         slowest_call = std::max(slowest_call, t.value_or(0) * batch_);
       if (slowest_call > plan_.max_call_seconds) break;
-      if (std::chrono::duration<double>(clock_->Now() - start).count() >
-          plan_.climb_budget_seconds) {
-        break;
-      }
+      if (SecondsSince(clock_, start_) > plan_.climb_budget_seconds) break;
       if (plan_.prune && !full_alive && rows.size() >= 2 && Settled(rows[rows.size() - 2], row)) {
         break;
       }
@@ -136,7 +143,8 @@ class Climb {
  private:
   // Each form's best over rounds of one call each.
   absl::StatusOr<FormTimes> TimeRounds(const std::vector<Form>& forms, int64_t length) {
-    ASSIGN_OR_RETURN(std::vector<BestOf> samples, TimeInRounds(plan_, forms.size(), [&](size_t i) {
+    ASSIGN_OR_RETURN(std::vector<BestOf> samples,
+                     TimeInRounds(plan_, clock_, start_, forms.size(), [&](size_t i) {
                        return timer_.SecondsPerSequence(forms[i], length, batch_, chunk_size_);
                      }));
     FormTimes row;
@@ -166,6 +174,7 @@ class Climb {
   FormTimer& timer_;
   const CalibrationPlan& plan_;
   Clock* const clock_;
+  const TimePoint start_;
   const int64_t batch_;
   const int64_t chunk_size_;
 };
@@ -203,11 +212,12 @@ absl::StatusOr<TimingTable> MeasureTable(FormTimer& timer, const CalibrationPlan
   table.chunk_length = plan.chunk_length;
   table.chunk_size = plan.pinned_chunk_size;
   if (table.chunk_size <= 0) {
-    ASSIGN_OR_RETURN(std::vector<BestOf> samples,
-                     TimeInRounds(plan, plan.chunk_candidates.size(), [&](size_t i) {
-                       return timer.SecondsPerSequence(Form::kChunk, plan.chunk_length,
-                                                       kCalibrationBatch, plan.chunk_candidates[i]);
-                     }));
+    ASSIGN_OR_RETURN(
+        std::vector<BestOf> samples,
+        TimeInRounds(plan, clock, clock->Now(), plan.chunk_candidates.size(), [&](size_t i) {
+          return timer.SecondsPerSequence(Form::kChunk, plan.chunk_length, kCalibrationBatch,
+                                          plan.chunk_candidates[i]);
+        }));
     for (size_t i = 0; i < samples.size(); ++i) {
       table.chunk_sizes.push_back({plan.chunk_candidates[i], samples[i].best()});
     }

@@ -43,6 +43,8 @@ struct CalibrationPlan {
   int max_rounds = 8;
   // An open-ended climb stops after a length where one call (a whole batch)
   // took longer than this, or once it has spent this long on one batch size.
+  // Past that budget, rounds also stop at min_rounds (in any climb, and for
+  // the chunk sizes).
   double max_call_seconds = 0.1;
   double climb_budget_seconds = 2.0;
   // Chunk sizes compared at chunk_length, batched; a pinned size skips that.

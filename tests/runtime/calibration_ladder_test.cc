@@ -108,6 +108,12 @@ TEST(CalibrationLadderTest, RoundsGoOnUntilEachBestIsConfirmed) {
   EXPECT_DOUBLE_EQ(*table->batched[0].Of(Form::kChunk), 2 * Cost(Form::kChunk, 32));
   EXPECT_DOUBLE_EQ(*table->single[0].Of(Form::kChunk), Cost(Form::kChunk, 32));
   EXPECT_EQ(chunk_calls, 8 + 3);
+  // Past the budget, no rounds beyond the minimum.
+  plan.climb_budget_seconds = 0;
+  chunk_calls = 0;
+  table = MeasureTable(timer, plan, &clock);
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(chunk_calls, 3 + 3);
 }
 
 TEST(CalibrationLadderTest, FullIsNotTimedPastItsFirstLossAndTheClimbStopsOnceSettled) {
