@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <c10/core/DeviceGuard.h>
 #include <c10/core/InferenceMode.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 
@@ -16,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "lion/kernels/lion_attention.h"
 #include "server/common/status_macros.h"
+#include "server/runtime/device.h"
 #include "server/runtime/runner.h"
 
 namespace lion::runtime {
@@ -36,9 +38,24 @@ void DeviceSynchronize(const at::Device& device) {
   impl->synchronizeDevice(device.has_index() ? device.index() : impl->getDevice().index());
 }
 
+at::ScalarType ScalarTypeOf(kernels::DType dtype) {
+  switch (dtype) {
+    case kernels::DType::kBFloat16:
+      return at::kBFloat16;
+    case kernels::DType::kFloat16:
+      return at::kHalf;
+    case kernels::DType::kFloat32:
+      break;
+  }
+  return at::kFloat;
+}
+
 }  // namespace
 
 absl::Status AttentionTimerOptions::Validate() const {
+  if (absl::Status s = ParseDType(dtype).status(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("attention timer: ", s.message()));
+  }
   if (heads < 1 || head_dim < 1) {
     return absl::InvalidArgumentError("attention timer: heads and head_dim must be positive");
   }
@@ -60,6 +77,7 @@ AttentionTimerOptions AttentionTimerOptionsFor(const ModelDescription& d, int64_
   const AttentionDims dims = DimsOf(d);
   AttentionTimerOptions o;
   o.device = d.device;
+  o.dtype = d.dtype;
   o.heads = dims.heads;
   o.head_dim = dims.head_dim;
   o.orders = dims.orders;
@@ -111,9 +129,10 @@ absl::StatusOr<const AttentionTimer::Inputs*> AttentionTimer::InputsFor(int64_t 
     at::Tensor t = positive ? at::rand(shape, gen) + 0.1 : at::randn(shape, gen);
     return t.to(device);
   };
-  in->q = draw({B, H, L, d}, true);
-  in->k = draw({B, H, L, d}, true);
-  in->v = draw({B, H, L, d}, false);
+  const at::ScalarType dtype = ScalarTypeOf(*ParseDType(options_.dtype));
+  in->q = draw({B, H, L, d}, true).to(dtype);
+  in->k = draw({B, H, L, d}, true).to(dtype);
+  in->v = draw({B, H, L, d}, false).to(dtype);
   if (options_.variant == "lit") {
     in->g = at::zeros({B, H, L}, at::TensorOptions().device(device));
   } else if (options_.variant == "d") {
@@ -142,6 +161,10 @@ absl::StatusOr<double> AttentionTimer::SecondsPerSequence(kernels::Form form, in
                                         " form at batch ", batch, ", length ", length);
   try {
     c10::InferenceMode guard;
+    // LibTorch's current device (and stream) is the model's, as on its runner.
+    const at::Device device(options_.device);
+    const c10::OptionalDeviceGuard device_guard(
+        device.is_cuda() ? std::optional<c10::Device>(device) : std::nullopt);
     // Per calling thread in LibTorch's OpenMP build, as in TorchModel::Forward.
     if (options_.threads > 0 && at::get_num_threads() != options_.threads) {
       at::set_num_threads(static_cast<int>(options_.threads));

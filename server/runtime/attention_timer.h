@@ -22,6 +22,9 @@ namespace lion::runtime {
 // Copyable.
 struct AttentionTimerOptions {
   std::string device = "cpu";  // "cpu", "cuda", "cuda:N": where the tensors live
+  // q, k and v in the model's dtype ("float32"; on CUDA also "bfloat16",
+  // "float16"); the log-decays are float32 as in the models.
+  std::string dtype = "float32";
   int64_t heads = 1;
   int64_t head_dim = 64;
   int64_t orders = 1;         // 2: the two-order vision models (two scans, summed)

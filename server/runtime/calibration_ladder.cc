@@ -6,6 +6,7 @@
 #include <iterator>
 #include <limits>
 
+#include "absl/strings/match.h"
 #include "server/common/status_macros.h"
 #include "server/runtime/runner.h"
 
@@ -202,7 +203,12 @@ CalibrationPlan PlanFor(const ModelDescription& d, int64_t max_length,
   }
   plan.pinned_chunk_size = form.chunk_size;
   plan.dims = DimsOf(d);
-  plan.memory_budget_bytes = form.memory_budget_bytes;
+  // On a GPU the budget comes from the free memory at start-up (not an input
+  // the cache could key on), and every CUDA form's memory is O(L): nothing
+  // is skipped for memory there.
+  plan.memory_budget_bytes = absl::StartsWith(d.device, "cuda")
+                                 ? std::numeric_limits<int64_t>::max()
+                                 : form.memory_budget_bytes;
   return plan;
 }
 

@@ -13,10 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-
-#ifdef LION_HAVE_CUDA
-#include <cuda_runtime_api.h>
-#endif
+#include "lion/kernels/cuda_device.h"
 
 namespace lion::runtime {
 namespace {
@@ -37,13 +34,9 @@ std::string CudaIdentity(const std::string& device) {
   if (const size_t colon = device.find(':'); colon != std::string::npos) {
     if (!absl::SimpleAtoi(device.substr(colon + 1), &index)) index = 0;
   }
-#ifdef LION_HAVE_CUDA
-  cudaDeviceProp prop;
-  if (cudaGetDeviceProperties(&prop, index) == cudaSuccess) {
-    return absl::StrCat("cuda: ", prop.name, " sm_", prop.major, prop.minor);
-  }
-#endif
-  return absl::StrCat("cuda: unknown (device ", index, ")");
+  absl::StatusOr<kernels::CudaDeviceInfo> info = kernels::QueryCudaDevice(index);
+  if (!info.ok()) return absl::StrCat("cuda: unknown (device ", index, ")");
+  return absl::StrCat("cuda: ", info->name, " sm_", info->compute_major, info->compute_minor);
 }
 
 }  // namespace

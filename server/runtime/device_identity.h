@@ -16,7 +16,8 @@ namespace lion::runtime {
 std::string CpuIdentity(absl::string_view cpuinfo);
 
 // "cpu..." (from /proc/cpuinfo) for "cpu"; "cuda: <GPU name> sm_<major><minor>"
-// for "cuda"/"cuda:N" in builds with CUDA (else "cuda: unknown"). Thread-safe.
+// for "cuda"/"cuda:N" (kernels::QueryCudaDevice; "cuda: unknown (device N)"
+// where that fails). Thread-safe.
 std::string DeviceIdentity(const std::string& device);
 
 }  // namespace lion::runtime

@@ -102,16 +102,23 @@ TEST(AttentionTimerTest, EveryModelShapeAndFormRunsOnTheCpu) {
   }
 }
 
-TEST(AttentionTimerTest, BadOptionsAndShapesAreRejected) {
+// Options() with one change.
+template <typename Change>
+AttentionTimerOptions With(Change change) {
   AttentionTimerOptions o = Options();
-  o.variant = "x";
-  EXPECT_EQ(AttentionTimer::Create(o).status().code(), absl::StatusCode::kInvalidArgument);
-  o = Options();
-  o.orders = 3;
-  EXPECT_EQ(AttentionTimer::Create(o).status().code(), absl::StatusCode::kInvalidArgument);
-  o = Options();
-  o.device = "no-such-device";
-  EXPECT_EQ(AttentionTimer::Create(o).status().code(), absl::StatusCode::kUnavailable);
+  change(o);
+  return o;
+}
+
+TEST(AttentionTimerTest, BadOptionsAndShapesAreRejected) {
+  const std::string bad_variant = "x", bad_dtype = "float64", bad_device = "no-such-device";
+  for (const AttentionTimerOptions& o :
+       {With([&](auto& o) { o.variant = bad_variant; }), With([](auto& o) { o.orders = 3; }),
+        With([&](auto& o) { o.dtype = bad_dtype; })}) {
+    EXPECT_EQ(AttentionTimer::Create(o).status().code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(AttentionTimer::Create(With([&](auto& o) { o.device = bad_device; })).status().code(),
+            absl::StatusCode::kUnavailable);
   auto timer = AttentionTimer::Create(Options());
   ASSERT_TRUE(timer.ok());
   EXPECT_EQ((*timer)->SecondsPerSequence(Form::kFull, 0, 1, 64).status().code(),
