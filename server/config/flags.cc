@@ -82,12 +82,11 @@ const std::vector<Flag>& Flags() {
       {"calibrate", "time the forms again instead of using the cached calibration",
        LION_FIELD(bool, form.calibrate)},
       {"calibration_dir",
-       "where calibrations are cached, shared by models with the same attention shape (empty = "
-       "$XDG_CACHE_HOME/lion-serve/calibration or ~/.cache/lion-serve/calibration)",
+       "calibration cache, shared by models with one attention shape (empty = "
+       "$XDG_CACHE_HOME/lion-serve/calibration, else ~/.cache/lion-serve/calibration)",
        LION_FIELD(std::string, form.calibration_dir)},
       {"calibrate_only",
-       "load and calibrate every model of the repository, write the cache, exit 0 without "
-       "serving (an image build or init container bakes the cache in)",
+       "calibrate every model, write the cache and exit 0 without serving (bakes it into an image)",
        LION_FIELD(bool, form.calibrate_only)},
       {"tls_cert", "PEM certificate chain: serve TLS", LION_FIELD(std::string, tls.cert)},
       {"tls_key", "PEM private key of --tls_cert", LION_FIELD(std::string, tls.key)},
