@@ -1,6 +1,6 @@
 """Writes random-weight LION ViTs of the size a converted checkpoint has (12
 layers, width 384, 6 heads, MLP 1536, 16 px patches) at several image sizes,
-for the start-up benchmark (BENCHMARKS.md section 6). Weights are random: start-up
+for the start-up benchmark (BENCHMARKS.md section 7). Weights are random: start-up
 cost does not depend on their values. Nothing here is committed.
 
   python bench/make_startup_models.py OUT_DIR [--variant s] [--sizes 224 512 1024]
