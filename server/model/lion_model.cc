@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<LionModel>> LionModel::Load(const std::string& di
     return absl::InternalError(absl::StrCat(dir, ": building the model failed: ", e.what()));
   }
   RETURN_IF_ERROR(weights.CheckAllUsed());
-  // The F32 tensors share ownership of the mapping: the file object may go.
+  RETURN_IF_ERROR(file->CheckUnchanged());
   return model;
 }
 

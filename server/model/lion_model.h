@@ -1,7 +1,7 @@
 // A loaded LION model (lion-spec section 8) on LibTorch: LionBert or LionVit
 // behind one interface, built from a model directory (docs/model-format.md).
-// Weights are the safetensors mapping itself (F32) or one fp32 copy
-// (F16/BF16); nothing is copied twice.
+// Weights are read once into memory the process owns (one fp32 copy each):
+// the model does not depend on model.safetensors after Load returns.
 #ifndef LION_SERVER_MODEL_LION_MODEL_H_
 #define LION_SERVER_MODEL_LION_MODEL_H_
 
@@ -46,7 +46,8 @@ class LionModel {
 
   // Loads config.json and model.safetensors from `dir`. Errors name the file
   // and tensor: NOT_FOUND for missing files, INVALID_ARGUMENT for a bad config,
-  // missing/mis-shaped/unexpected tensors.
+  // missing/mis-shaped/unexpected tensors or NaN/infinite weights; ABORTED
+  // when model.safetensors changed while it was being read.
   static absl::StatusOr<std::unique_ptr<LionModel>> Load(const std::string& dir);
 
   const ModelConfig& config() const { return config_; }
