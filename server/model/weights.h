@@ -22,6 +22,7 @@ class Weights {
   explicit Weights(const SafetensorsFile* file) : file_(file) {}
 
   // The float32 tensor `name` of exactly `shape`; errors name the tensor.
+  // A NaN or infinite value is INVALID_ARGUMENT (count and first index).
   absl::StatusOr<at::Tensor> Get(const std::string& name, const std::vector<int64_t>& shape);
   // INVALID_ARGUMENT listing every stored tensor that no Get asked for.
   absl::Status CheckAllUsed() const;
