@@ -47,6 +47,16 @@ std::vector<float> ToPlanes(const DecodedImage& image, int64_t channels) {
   return planes;
 }
 
+// A client's shape for an error message: at most kMaxShown entries, so that a
+// shape of a million entries cannot make the message outgrow gRPC's metadata
+// limit (which turned the answer into RESOURCE_EXHAUSTED).
+std::string ShapeForMessage(absl::Span<const int64_t> shape) {
+  constexpr size_t kMaxShown = 8;
+  if (shape.size() <= kMaxShown) return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+  return absl::StrCat("[", absl::StrJoin(shape.subspan(0, kMaxShown), ", "), ", ...] (",
+                      shape.size(), " dimensions)");
+}
+
 }  // namespace
 
 absl::Status ImageOptions::Validate() const {
@@ -92,9 +102,8 @@ absl::Status ValidatePixels(absl::Span<const float> data, absl::Span<const int64
       absl::StrCat("[", options.channels, ", ", options.height, ", ", options.width, "]");
   if (shape.size() != 3 || shape[0] != options.channels || shape[1] != options.height ||
       shape[2] != options.width) {
-    return absl::InvalidArgumentError(absl::StrCat("image.pixels: shape [",
-                                                   absl::StrJoin(shape, ", "),
-                                                   "] does not match the model's ", expected));
+    return absl::InvalidArgumentError(absl::StrCat("image.pixels: shape ", ShapeForMessage(shape),
+                                                   " does not match the model's ", expected));
   }
   // The shape equals the validated options, so the product cannot overflow.
   const int64_t expected_size = options.channels * options.height * options.width;

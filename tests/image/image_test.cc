@@ -263,6 +263,11 @@ TEST(ImageTest, ValidatePixelsChecksShapeSizeAndFiniteness) {
               HasSubstr("shape [3, 4] does not match the model's [3, 2, 2]"));
   EXPECT_THAT(message(data, {1, 2, 2}), HasSubstr("image.pixels"));
   EXPECT_THAT(message(data, {3, 2, -2}), HasSubstr("does not match"));
+  // A huge shape is not echoed whole (the message must fit in gRPC metadata).
+  const std::string huge = message(data, std::vector<int64_t>(1000000, 7));
+  EXPECT_THAT(huge, HasSubstr("shape [7, 7, 7, 7, 7, 7, 7, 7, ...] (1000000 dimensions) does not "
+                              "match the model's [3, 2, 2]"));
+  EXPECT_LT(huge.size(), 200u);
   EXPECT_THAT(message(std::vector<float>(11, 0.5f), {3, 2, 2}), HasSubstr("11 values"));
   data[7] = std::numeric_limits<float>::quiet_NaN();
   EXPECT_THAT(message(data, {3, 2, 2}), HasSubstr("value 7 is not finite"));
