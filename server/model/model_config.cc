@@ -252,8 +252,9 @@ absl::Status ValidateVit(const ModelConfig& c) {
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path, int64_t limit) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
-    const std::string message = absl::StrCat(path, ": cannot open: ", std::strerror(errno));
-    return errno == ENOENT ? absl::NotFoundError(message) : absl::InternalError(message);
+    const int err = errno;
+    const std::string message = absl::StrCat(path, ": cannot open: ", std::strerror(err));
+    return err == ENOENT ? absl::NotFoundError(message) : absl::InternalError(message);
   }
   absl::Cleanup closer = [fd] { close(fd); };
   struct stat st;
