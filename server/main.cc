@@ -1,7 +1,9 @@
-// lion-serve: wiring only. Parse options, load and warm up every model,
-// calibrate, start metrics and gRPC, report SERVING, wait for SIGTERM/SIGINT,
-// then shut down in order: NOT_SERVING -> gRPC drain -> batchers -> runners.
-#include <signal.h>
+// lion-serve: wiring only. Watch signals, parse options, start metrics and
+// gRPC (NOT_SERVING), load, warm up and calibrate every model, report
+// SERVING, wait for SIGTERM/SIGINT, then drain (docs/architecture.md):
+// NOT_SERVING and new calls refused -> admitted work finishes (at most
+// --drain_timeout_s; a second signal cuts it short, and what is left gets
+// UNAVAILABLE) -> gRPC closes -> batchers -> runners.
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,11 +19,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+#include "server/api/drain_gate.h"
 #include "server/api/grpc_server.h"
 #include "server/batching/batcher.h"
 #include "server/common/allocator.h"
 #include "server/common/process_memory.h"
+#include "server/common/signal_watcher.h"
 #include "server/common/status_macros.h"
 #include "server/config/flags.h"
 #include "server/metrics/metrics_server.h"
@@ -136,6 +141,8 @@ absl::StatusOr<std::unique_ptr<api::ServedModel>> StartModel(const std::string& 
   served->max_input_tokens = d.max_input_tokens > 0
                                  ? std::min(d.max_input_tokens, options.max_input_tokens)
                                  : options.max_input_tokens;
+  served->max_text_bytes = options.max_text_bytes;
+  served->max_response_bytes = options.max_message_bytes;
   const int64_t warm_chunk = options.form.chunk_size > 0 ? options.form.chunk_size : 64;
   RETURN_IF_ERROR(OffMainThread([&] { return runtime::WarmUp(*model, warm_chunk); }));
   Log("INFO", "model warmed up", {{"model", d.name}});
@@ -145,7 +152,7 @@ absl::StatusOr<std::unique_ptr<api::ServedModel>> StartModel(const std::string& 
                    }));
   served->limits = runtime::ResolveLimits(options.form, cal);
   if (d.architecture != "lion_vit") {
-    ASSIGN_OR_RETURN(served->tokenizer, api::LoadTokenizer(dir));
+    ASSIGN_OR_RETURN(served->tokenizer, api::LoadTokenizer(dir, d.vocab_size));
   }
   metrics->AddModel({d.name, d.architecture, d.variant,
                      d.task == runtime::Task::kMlm ? "mlm" : "classification", d.device});
@@ -153,12 +160,12 @@ absl::StatusOr<std::unique_ptr<api::ServedModel>> StartModel(const std::string& 
                    runtime::Runner::Create(std::move(model), served->limits, Clock::Real(), metrics));
   runtime::Runner* runner = slot->runner.get();
   batching::BatcherOptions batcher_options{d.name, options.batching,
-                                           [runner] { return runner->Idle(); }};
+                                           /*wait_for_idle_runner=*/true};
   ASSIGN_OR_RETURN(slot->batcher,
                    batching::Batcher::Create(batcher_options, Clock::Real(), metrics,
                                              [runner](runtime::Batch b) { runner->Submit(std::move(b)); }));
   batching::Batcher* batcher = slot->batcher.get();
-  runner->SetOnIdle([batcher] { batcher->Wake(); });
+  runner->SetOnIdle([batcher](double tokens_per_second) { batcher->RunnerIdle(tokens_per_second); });
   served->batcher = slot->batcher.get();
   return served;
 }
@@ -175,13 +182,47 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+// What is left after a drain that did not finish: queued requests and the
+// running batch complete with UNAVAILABLE.
+void AbandonWork(std::vector<ModelSlot>& slots, const std::string& why) {
+  for (auto& slot : slots) slot.batcher->Stop();
+  for (auto& slot : slots) slot.runner->Abort(why);
+}
+
+// SIGTERM/SIGINT while serving: NOT_SERVING at once, new calls refused, every
+// admitted call finishes within the drain timeout (or until a second
+// signal), then the listener closes.
+void Drain(int signal_number, const config::ServerOptions& options, const SignalWatcher& signals,
+           api::DrainGate& gate, api::GrpcServer& grpc_server, std::vector<ModelSlot>& slots) {
+  Log("INFO", "draining", {{"signal", absl::StrCat(signal_number)},
+                           {"in_flight", absl::StrCat(gate.in_flight())},
+                           {"drain_timeout_s", absl::StrCat(options.drain_timeout_s)}});
+  gate.BeginDrain();
+  grpc_server.SetServing(false);
+  for (auto& slot : slots) slot.batcher->Flush();
+  const absl::Time deadline = absl::Now() + absl::Seconds(options.drain_timeout_s);
+  if (gate.WaitIdle(deadline, &signals.second())) {
+    Log("INFO", "drained");
+  } else {
+    const bool interrupted = signals.second().load();
+    const std::string why = interrupted ? "is shutting down: a second signal ended the drain"
+                                        : "is shutting down: the drain timed out";
+    Log("WARN", "drain cut short", {{"reason", interrupted ? "second signal" : "timeout"},
+                                    {"in_flight", absl::StrCat(gate.in_flight())}});
+    AbandonWork(slots, why);
+  }
+  // Open streams with nothing admitted are cancelled after a short grace.
+  grpc_server.Shutdown(std::chrono::seconds(1));
+}
+
 int Run(int argc, char** argv) {
-  // Block the shutdown signals before any thread starts; main waits for them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // First: a signal during start-up (a model file that never finishes
+  // reading, a long calibration) ends the process at once; nothing has been
+  // admitted yet, so nothing is lost.
+  std::unique_ptr<SignalWatcher> signals = SignalWatcher::Start([](int signal_number) {
+    Log("INFO", "stopped during start-up", {{"signal", absl::StrCat(signal_number)}});
+    std::_Exit(0);
+  });
 
   auto parsed = config::ParseCommandLine(std::vector<std::string>(argv + 1, argv + argc),
                                          config::ProcessEnv());
@@ -209,7 +250,12 @@ int Run(int argc, char** argv) {
   }
   // Serve metrics and health (NOT_SERVING) while the models load.
   api::ModelRegistry registry;
-  api::ServiceContext context{&registry, keys.get(), &metrics, Clock::Real()};
+  api::DrainGate gate;
+  api::ServiceContext context{&registry, keys.get(), &metrics, Clock::Real(), &gate};
+  context.wire.max_text_bytes = options.max_text_bytes;
+  context.max_message_bytes = options.max_message_bytes;
+  context.max_stream_in_flight = options.max_stream_in_flight;
+  context.preprocess_threads = static_cast<int>(std::max<int64_t>(1, options.threads / 2));
   auto metrics_server = metrics::MetricsServer::Create(options.metrics_address, &metrics,
                                                        [&metrics] { RecordMemory(&metrics); });
   if (!metrics_server.ok()) return Fail(metrics_server.status());
@@ -230,18 +276,14 @@ int Run(int argc, char** argv) {
     if (!model.ok()) return Fail(model.status());
     served.push_back(*std::move(model));
   }
+  signals->Serve();  // from here on a signal drains instead of exiting
   registry.Publish(std::move(served));
   (*grpc_server)->SetServing(true);
   Log("INFO", "serving", {{"grpc_port", absl::StrCat((*grpc_server)->port())},
                           {"metrics_port", absl::StrCat((*metrics_server)->port())},
                           {"models", absl::StrCat(registry.models().size())}});
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  Log("INFO", "draining", {{"signal", absl::StrCat(signal_number)},
-                           {"drain_timeout_s", absl::StrCat(options.drain_timeout_s)}});
-  for (auto& slot : slots) slot.batcher->Flush();
-  (*grpc_server)->Shutdown(std::chrono::seconds(options.drain_timeout_s));
+  Drain(signals->WaitFirst(), options, *signals, gate, **grpc_server, slots);
   for (auto& slot : slots) slot.batcher->Stop();
   for (auto& slot : slots) slot.runner->Stop();
   grpc_server->reset();

@@ -44,8 +44,9 @@ constexpr const char* kHealthNames[] = {"", "lion.v1.Inference", "lion.v1.Models
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Create(const config::ServerOptions& options,
                                                                const ServiceContext& context) {
   ASSIGN_OR_RETURN(auto credentials, Credentials(options.tls));
-  std::unique_ptr<GrpcServer> server(new GrpcServer(std::make_unique<InferenceService>(context),
-                                                    std::make_unique<ModelsService>(context)));
+  ASSIGN_OR_RETURN(std::unique_ptr<InferenceService> inference, InferenceService::Create(context));
+  std::unique_ptr<GrpcServer> server(
+      new GrpcServer(std::move(inference), std::make_unique<ModelsService>(context)));
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -71,12 +72,12 @@ void GrpcServer::SetServing(bool serving) {
   for (const char* name : kHealthNames) health->SetServingStatus(name, serving);
 }
 
-void GrpcServer::Shutdown(Duration drain) {
+void GrpcServer::Shutdown(Duration grace) {
   if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
   SetServing(false);
   server_->Shutdown(std::chrono::system_clock::now() +
-                    std::chrono::duration_cast<std::chrono::system_clock::duration>(drain));
+                    std::chrono::duration_cast<std::chrono::system_clock::duration>(grace));
   server_->Wait();
 }
 

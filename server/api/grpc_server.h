@@ -1,7 +1,10 @@
 // The gRPC server: lion.v1.Inference, lion.v1.Models, grpc.health.v1 (default
 // service) and reflection (v1alpha) on one port, plaintext or TLS.
-// Health: "" and "lion.v1.Inference" are NOT_SERVING until SetServing(true).
-// Thread-safe. Not copyable. Everything referenced by `context` must outlive
+// Health: "", "lion.v1.Inference" and "lion.v1.Models" are NOT_SERVING until
+// SetServing(true), and again after SetServing(false) (draining: the
+// listener stays open meanwhile).
+// Thread safety: SetServing from any thread; Shutdown from one thread at a
+// time (main). Not copyable. Everything referenced by `context` must outlive
 // it; Shutdown() (or the destructor) waits for in-flight calls.
 #ifndef LION_SERVER_API_GRPC_SERVER_H_
 #define LION_SERVER_API_GRPC_SERVER_H_
@@ -30,9 +33,9 @@ class GrpcServer {
 
   int port() const { return port_; }
   void SetServing(bool serving);
-  // NOT_SERVING, then stops accepting calls; calls still running after
-  // `drain` are cancelled. Returns when every call is done. Idempotent.
-  void Shutdown(Duration drain);
+  // NOT_SERVING, then closes the listener; calls still running after `grace`
+  // are cancelled. Returns when every call is done. Idempotent.
+  void Shutdown(Duration grace);
 
  private:
   GrpcServer(std::unique_ptr<InferenceService> inference, std::unique_ptr<ModelsService> models)
@@ -42,7 +45,7 @@ class GrpcServer {
   std::unique_ptr<ModelsService> models_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
-  bool shut_down_ = false;
+  bool shut_down_ = false;  // touched only by the thread that shuts down
 };
 
 }  // namespace lion::api

@@ -4,6 +4,7 @@
 #ifndef LION_SERVER_API_INPUT_H_
 #define LION_SERVER_API_INPUT_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -35,7 +36,17 @@ InputView ViewOf(const Req& req) {
   return view;
 }
 
-absl::StatusOr<runtime::SequenceInput> DecodeInput(const InputView& view, const ServedModel& model);
+// Errors: INVALID_ARGUMENT naming the field and the limit; CANCELLED when
+// `should_stop` (may be empty) stopped the tokenizer.
+absl::StatusOr<runtime::SequenceInput> DecodeInput(const InputView& view, const ServedModel& model,
+                                                   const std::function<bool()>& should_stop);
+
+// Most of the magnitude a normalised pixel value may have: far beyond any
+// real image, small enough that the model's arithmetic cannot overflow.
+inline constexpr float kMaxPixelMagnitude = 1e6f;
+
+// The tokenizer's truncation for a (valid) lion.v1 truncation.
+tokenizer::Truncation ToTokenizerTruncation(v1::Truncation t);
 
 // FORM_AUTO -> nullopt; FULL/CHUNK/RNN -> that form; others INVALID_ARGUMENT.
 absl::StatusOr<std::optional<kernels::Form>> DecodeForm(v1::Form form);

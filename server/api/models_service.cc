@@ -31,30 +31,47 @@ v1::ModelInfo DescribeModel(const ServedModel& model) {
   return info;
 }
 
-grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext* ctx,
-                                                    const v1::ListModelsRequest* req,
-                                                    v1::ListModelsResponse* resp) {
-  absl::Status status = ctx_.Authenticate(*ctx);
-  if (status.ok()) {
-    for (const auto& m : ctx_.models->models()) *resp->add_models() = DescribeModel(*m);
-  }
-  auto* reactor = ctx->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(status));
-  return reactor;
-}
+namespace {
 
-grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* ctx,
-                                                  const v1::GetModelRequest* req,
-                                                  v1::ModelInfo* resp) {
+// Parses, answers with `respond` and finishes a raw unary call at once.
+template <typename Req, typename Resp>
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx, const ServiceContext& sc,
+                                 const grpc::ByteBuffer* in, grpc::ByteBuffer* out,
+                                 const std::function<absl::Status(const Req&, Resp*)>& respond) {
   auto run = [&]() -> absl::Status {
-    RETURN_IF_ERROR(ctx_.Authenticate(*ctx));
-    ASSIGN_OR_RETURN(const ServedModel* model, ctx_.models->Find(req->name()));
-    *resp = DescribeModel(*model);
-    return absl::OkStatus();
+    RETURN_IF_ERROR(sc.Authenticate(*ctx));
+    Req req;
+    RETURN_IF_ERROR(ParseRequest(*in, sc.wire, &req));
+    Resp resp;
+    RETURN_IF_ERROR(respond(req, &resp));
+    return SerializeResponse(resp, sc.max_message_bytes, out);
   };
   auto* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(run()));
   return reactor;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ModelsService::ListModels(grpc::CallbackServerContext* ctx,
+                                                    const grpc::ByteBuffer* req,
+                                                    grpc::ByteBuffer* resp) {
+  return Answer<v1::ListModelsRequest, v1::ListModelsResponse>(
+      ctx, ctx_, req, resp, [this](const v1::ListModelsRequest&, v1::ListModelsResponse* out) {
+        for (const auto& m : ctx_.models->models()) *out->add_models() = DescribeModel(*m);
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* ModelsService::GetModel(grpc::CallbackServerContext* ctx,
+                                                  const grpc::ByteBuffer* req,
+                                                  grpc::ByteBuffer* resp) {
+  return Answer<v1::GetModelRequest, v1::ModelInfo>(
+      ctx, ctx_, req, resp, [this](const v1::GetModelRequest& in, v1::ModelInfo* out) {
+        ASSIGN_OR_RETURN(const ServedModel* model, ctx_.models->Find(in.name()));
+        *out = DescribeModel(*model);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace lion::api

@@ -1,4 +1,6 @@
-// lion.v1.Models: ListModels and GetModel(name) -> ModelInfo. Thread-safe.
+// lion.v1.Models: ListModels and GetModel(name) -> ModelInfo. Raw methods,
+// like the inference service, so that bad bytes get INVALID_ARGUMENT.
+// Thread-safe.
 #ifndef LION_SERVER_API_MODELS_SERVICE_H_
 #define LION_SERVER_API_MODELS_SERVICE_H_
 
@@ -10,15 +12,17 @@ namespace lion::api {
 // ModelInfo of a served model.
 v1::ModelInfo DescribeModel(const ServedModel& model);
 
-class ModelsService final : public v1::Models::CallbackService {
+class ModelsService final
+    : public v1::Models::WithRawCallbackMethod_ListModels<
+          v1::Models::WithRawCallbackMethod_GetModel<v1::Models::Service>> {
  public:
   explicit ModelsService(const ServiceContext& context) : ctx_(context) {}
 
   grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* ctx,
-                                       const v1::ListModelsRequest* req,
-                                       v1::ListModelsResponse* resp) override;
+                                       const grpc::ByteBuffer* req,
+                                       grpc::ByteBuffer* resp) override;
   grpc::ServerUnaryReactor* GetModel(grpc::CallbackServerContext* ctx,
-                                     const v1::GetModelRequest* req, v1::ModelInfo* resp) override;
+                                     const grpc::ByteBuffer* req, grpc::ByteBuffer* resp) override;
 
  private:
   const ServiceContext ctx_;

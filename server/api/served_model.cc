@@ -6,11 +6,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
+#include "server/api/wire.h"
+#include "server/common/status_macros.h"
 
 namespace lion::api {
 
 absl::StatusOr<std::unique_ptr<tokenizer::WordPieceTokenizer>> LoadTokenizer(
-    const std::string& model_dir) {
+    const std::string& model_dir, int64_t vocab_size) {
   tokenizer::TokenizerOptions options;
   options.vocab_path = model_dir + "/vocab.txt";
   std::ifstream in(model_dir + "/config.json");
@@ -20,7 +22,13 @@ absl::StatusOr<std::unique_ptr<tokenizer::WordPieceTokenizer>> LoadTokenizer(
       options.lowercase = config["lowercase"].get<bool>();
     }
   }
-  return tokenizer::WordPieceTokenizer::Create(options);
+  ASSIGN_OR_RETURN(auto tokenizer, tokenizer::WordPieceTokenizer::Create(options));
+  if (tokenizer->vocab_size() > vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        options.vocab_path, " has ", tokenizer->vocab_size(), " tokens, more than vocab_size=",
+        vocab_size, " in config.json (the rows of the embedding table)"));
+  }
+  return tokenizer;
 }
 
 void ModelRegistry::Publish(std::vector<std::unique_ptr<ServedModel>> models) {
@@ -46,7 +54,7 @@ absl::StatusOr<const ServedModel*> ModelRegistry::Find(const std::string& name) 
   }
   std::vector<std::string> names;
   for (const auto& m : models_) names.push_back(m->description.name);
-  return absl::NotFoundError(absl::StrCat("model '", name, "' is not served (models: ",
+  return absl::NotFoundError(absl::StrCat("model ", Quoted(name), " is not served (models: ",
                                           absl::StrJoin(names, ", "), ")"));
 }
 

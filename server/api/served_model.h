@@ -21,13 +21,18 @@ struct ServedModel {
   runtime::ModelDescription description;
   runtime::FormLimits limits;
   int64_t max_input_tokens = 0;  // effective per-request limit (model and flag)
+  int64_t max_text_bytes = int64_t{8} << 20;     // --max_text_bytes
+  int64_t max_response_bytes = int64_t{64} << 20;  // --max_message_bytes
   batching::Batcher* batcher = nullptr;  // borrowed; outlives the gRPC server
   std::unique_ptr<tokenizer::WordPieceTokenizer> tokenizer;  // null for vision models
 };
 
 // Reads `lowercase` from <model_dir>/config.json and loads vocab.txt.
+// INVALID_ARGUMENT when the vocabulary has more tokens than the model's
+// embedding table has rows (`vocab_size`): an id past the table would fail
+// whatever batch it joined.
 absl::StatusOr<std::unique_ptr<tokenizer::WordPieceTokenizer>> LoadTokenizer(
-    const std::string& model_dir);
+    const std::string& model_dir, int64_t vocab_size);
 
 // Starts empty (the gRPC server is up while models load); Publish() hands it
 // the models once, after which it is immutable. Thread-safe.

@@ -6,7 +6,18 @@ namespace lion::api {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
+  // The message travels in a trailer, and gRPC turns a call whose trailers
+  // exceed its metadata limit (8 KiB by default) into RESOURCE_EXHAUSTED:
+  // keep it well inside, whatever a message quotes.
+  constexpr size_t kMaxMessageBytes = 1024;
+  absl::string_view message = status.message();
+  std::string text(message.substr(0, kMaxMessageBytes));
+  if (message.size() > kMaxMessageBytes) {
+    while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) text.pop_back();
+    if (!text.empty() && static_cast<unsigned char>(text.back()) >= 0xC0) text.pop_back();
+    text += "... (message cut)";
+  }
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::move(text));
 }
 
 std::string CodeName(absl::StatusCode code) {

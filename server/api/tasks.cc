@@ -22,12 +22,31 @@ absl::Status NeedTask(const ServedModel& m, runtime::Task task, const char* meth
 
 // Decodes input and form into a Request with `length` set.
 template <typename Req>
-absl::StatusOr<std::unique_ptr<runtime::Request>> Common(const Req& req, const ServedModel& m) {
+absl::StatusOr<std::unique_ptr<runtime::Request>> Common(const Req& req, const ServedModel& m,
+                                                         const std::function<bool()>& should_stop) {
   auto r = std::make_unique<runtime::Request>();
   ASSIGN_OR_RETURN(r->forced_form, DecodeForm(req.form()));
-  ASSIGN_OR_RETURN(r->input, DecodeInput(ViewOf(req), m));
+  ASSIGN_OR_RETURN(r->input, DecodeInput(ViewOf(req), m, should_stop));
   r->length = r->input.Length(m.description.patch_size);
   return r;
+}
+
+// INVALID_ARGUMENT when a response of about `bytes` could not be sent.
+absl::Status CheckResponseSize(const ServedModel& m, double bytes, const std::string& what) {
+  if (bytes <= static_cast<double>(m.max_response_bytes)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      what, " make a response of about ", static_cast<int64_t>(bytes),
+      " bytes, more than --max_message_bytes=", m.max_response_bytes));
+}
+
+// Protobuf bytes of one candidate or prediction beyond its string: field
+// tags, an int32 id and a float score (a generous round figure).
+constexpr double kEntryOverheadBytes = 24;
+
+// Candidates per mask FillMask returns for `top_k`.
+size_t FillMaskK(uint32_t top_k, int64_t vocab) {
+  const size_t k = top_k == 0 ? 5 : top_k;
+  return std::min<size_t>(k, static_cast<size_t>(std::max<int64_t>(vocab, 1)));
 }
 
 // Softmax of `logits` (stable).
@@ -65,10 +84,10 @@ void FillUsage(const runtime::Usage& u, v1::Usage* out) {
   out->set_total_us(static_cast<uint64_t>(u.total_us));
 }
 
-absl::StatusOr<std::unique_ptr<runtime::Request>> ClassifyTask::Build(const Req& req,
-                                                                      const ServedModel& m) {
+absl::StatusOr<std::unique_ptr<runtime::Request>> ClassifyTask::Build(
+    const Req& req, const ServedModel& m, const std::function<bool()>& should_stop) {
   RETURN_IF_ERROR(NeedTask(m, runtime::Task::kClassification, kMethod));
-  ASSIGN_OR_RETURN(auto r, Common(req, m));
+  ASSIGN_OR_RETURN(auto r, Common(req, m, should_stop));
   r->outputs.logits = true;
   return r;
 }
@@ -88,13 +107,20 @@ void ClassifyTask::Fill(const Req& req, const ServedModel& m, const runtime::Out
   FillUsage(result.usage, resp->mutable_usage());
 }
 
-absl::StatusOr<std::unique_ptr<runtime::Request>> EmbedTask::Build(const Req& req,
-                                                                   const ServedModel& m) {
+absl::StatusOr<std::unique_ptr<runtime::Request>> EmbedTask::Build(
+    const Req& req, const ServedModel& m, const std::function<bool()>& should_stop) {
   if (!v1::Pooling_IsValid(req.pooling())) {
     return absl::InvalidArgumentError(
         absl::StrCat("pooling: unknown value ", static_cast<int>(req.pooling())));
   }
-  ASSIGN_OR_RETURN(auto r, Common(req, m));
+  ASSIGN_OR_RETURN(auto r, Common(req, m, should_stop));
+  if (req.return_token_embeddings()) {
+    // Packed floats: 4 bytes each.
+    RETURN_IF_ERROR(CheckResponseSize(
+        m, 4.0 * static_cast<double>(r->length) * static_cast<double>(m.description.hidden_size),
+        absl::StrCat("return_token_embeddings: ", r->length, " tokens x ",
+                     m.description.hidden_size, " floats")));
+  }
   r->outputs.pooled = true;
   r->outputs.pooling = req.pooling() == v1::POOLING_MEAN  ? runtime::Pooling::kMean
                        : req.pooling() == v1::POOLING_CLS ? runtime::Pooling::kCls
@@ -126,10 +152,10 @@ void EmbedTask::Fill(const Req& req, const ServedModel& m, const runtime::Output
   FillUsage(result.usage, resp->mutable_usage());
 }
 
-absl::StatusOr<std::unique_ptr<runtime::Request>> FillMaskTask::Build(const Req& req,
-                                                                      const ServedModel& m) {
+absl::StatusOr<std::unique_ptr<runtime::Request>> FillMaskTask::Build(
+    const Req& req, const ServedModel& m, const std::function<bool()>& should_stop) {
   RETURN_IF_ERROR(NeedTask(m, runtime::Task::kMlm, kMethod));
-  ASSIGN_OR_RETURN(auto r, Common(req, m));
+  ASSIGN_OR_RETURN(auto r, Common(req, m, should_stop));
   const int32_t mask = m.tokenizer != nullptr ? m.tokenizer->mask_id() : -1;
   for (size_t i = 0; i < r->input.token_ids.size(); ++i) {
     if (r->input.token_ids[i] == mask) r->outputs.mlm_positions.push_back(static_cast<int32_t>(i));
@@ -139,13 +165,19 @@ absl::StatusOr<std::unique_ptr<runtime::Request>> FillMaskTask::Build(const Req&
         req.has_text() ? "text" : "token_ids", ": no mask token ([MASK], id ", mask,
         ") in the input of model ", m.description.name));
   }
+  const size_t k = FillMaskK(req.top_k(), m.description.vocab_size);
+  const size_t masks = r->outputs.mlm_positions.size();
+  const double token_bytes = m.tokenizer != nullptr ? m.tokenizer->longest_token_bytes() : 16;
+  RETURN_IF_ERROR(CheckResponseSize(
+      m, static_cast<double>(masks * k) * (token_bytes + kEntryOverheadBytes),
+      absl::StrCat("top_k: ", k, " candidates for each of ", masks, " masks")));
   return r;
 }
 
 void FillMaskTask::Fill(const Req& req, const ServedModel& m, const runtime::OutputRequest& asked,
                         runtime::Result result, Resp* resp) {
   const size_t vocab = static_cast<size_t>(m.description.vocab_size);
-  const size_t k = req.top_k() == 0 ? 5 : req.top_k();
+  const size_t k = FillMaskK(req.top_k(), m.description.vocab_size);
   const std::vector<float>& logits = result.output.mlm_logits;
   const size_t rows = std::min(asked.mlm_positions.size(), logits.size() / std::max<size_t>(1, vocab));
   for (size_t row = 0; row < rows; ++row) {
@@ -160,6 +192,45 @@ void FillMaskTask::Fill(const Req& req, const ServedModel& m, const runtime::Out
     }
   }
   FillUsage(result.usage, resp->mutable_usage());
+}
+
+absl::StatusOr<TokenizeTask::Resp> TokenizeTask::Respond(const Req& req, const ServedModel& m,
+                                                         const std::function<bool()>& should_stop) {
+  if (m.tokenizer == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "Tokenize needs a text model; model ", m.description.name, " takes images"));
+  }
+  if (!v1::Truncation_IsValid(req.truncation())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("truncation: unknown value ", static_cast<int>(req.truncation())));
+  }
+  if (req.text().empty()) return absl::InvalidArgumentError("text: must not be empty");
+  if (static_cast<int64_t>(req.text().size()) > m.max_text_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat("text: ", req.text().size(),
+                                                   " bytes, more than the limit of ",
+                                                   m.max_text_bytes, " bytes (--max_text_bytes)"));
+  }
+  tokenizer::EncodeOptions options;
+  options.add_special_tokens = req.add_special_tokens();
+  options.max_length = static_cast<uint32_t>(m.max_input_tokens);
+  options.truncation = ToTokenizerTruncation(req.truncation());
+  options.should_stop = should_stop;
+  auto encoding = m.tokenizer->Encode(req.text(), options);
+  if (!encoding.ok()) {
+    if (encoding.status().code() == absl::StatusCode::kCancelled) return encoding.status();
+    return absl::InvalidArgumentError(absl::StrCat("text: ", encoding.status().message()));
+  }
+  Resp resp;
+  resp.set_id(req.id());
+  resp.set_model(m.description.name);
+  resp.mutable_ids()->Assign(encoding->ids.begin(), encoding->ids.end());
+  for (size_t i = 0; i < encoding->size(); ++i) {
+    resp.add_tokens(encoding->tokens[i]);
+    v1::Offset* offset = resp.add_offsets();
+    offset->set_start(encoding->offsets[i].first);
+    offset->set_end(encoding->offsets[i].second);
+  }
+  return resp;
 }
 
 }  // namespace lion::api

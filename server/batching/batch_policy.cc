@@ -19,10 +19,10 @@ BatchPlan PlanBatch(const std::vector<PendingRequest>& pending, TimePoint now,
   BatchPlan plan;
   std::vector<size_t> live;
   for (size_t i = 0; i < pending.size(); ++i) {
-    if (pending[i].cancelled) {
-      plan.cancelled.push_back(i);
-    } else if (pending[i].deadline <= now) {
+    if (pending[i].deadline <= now) {  // gRPC also cancels calls past their deadline
       plan.expired.push_back(i);
+    } else if (pending[i].cancelled) {
+      plan.cancelled.push_back(i);
     } else {
       live.push_back(i);
     }

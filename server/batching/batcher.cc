@@ -35,7 +35,7 @@ absl::StatusOr<std::unique_ptr<Batcher>> Batcher::Create(const BatcherOptions& o
                                                          Dispatch dispatch) {
   const config::BatchingOptions& l = options.limits;
   if (l.max_batch_tokens < 1 || l.max_batch_size < 1 || l.max_queue_size < 1 ||
-      l.max_queue_delay_us < 0) {
+      l.max_queue_tokens < 1 || l.max_queue_delay_us < 0) {
     return absl::InvalidArgumentError("batcher: limits must be positive");
   }
   if (!dispatch || clock == nullptr || metrics == nullptr) {
@@ -56,19 +56,58 @@ Batcher::Batcher(const BatcherOptions& options, Clock* clock, metrics::Metrics* 
 
 Batcher::~Batcher() { Stop(); }
 
+std::string Batcher::RefusalReason(const runtime::Request& request, TimePoint now) const {
+  const config::BatchingOptions& l = options_.limits;
+  if (std::string full = FullByCount(); !full.empty()) return full;
+  if (!queue_.empty() && queued_tokens_ + request.length > l.max_queue_tokens) {
+    return absl::StrCat("queue of model ", options_.model, " holds ", queued_tokens_,
+                        " tokens; ", request.length, " more exceed --max_queue_tokens=",
+                        l.max_queue_tokens);
+  }
+  if (tokens_per_second_ <= 0 || request.deadline == TimePoint::max()) return "";
+  // The tokens ahead of it at the runner's recent rate (the running batch is
+  // not counted, so this errs towards admitting).
+  const auto wait = std::chrono::duration_cast<Duration>(
+      std::chrono::duration<double>(static_cast<double>(queued_tokens_) / tokens_per_second_));
+  if (now + wait <= request.deadline) return "";
+  const auto ms = [](Duration d) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+  };
+  return absl::StrCat("model ", options_.model, ": estimated queue wait of ", ms(wait),
+                      " ms exceeds the request's deadline (", ms(request.deadline - now),
+                      " ms left)");
+}
+
+absl::Status Batcher::CheckRoom() const {
+  std::string why;
+  {
+    absl::MutexLock lock(&mu_);
+    why = FullByCount();
+  }
+  if (why.empty()) return absl::OkStatus();
+  metrics_->RecordReject(options_.model, metrics::RejectReason::kOverloaded);
+  return absl::ResourceExhaustedError(why);
+}
+
+std::string Batcher::FullByCount() const {
+  if (static_cast<int64_t>(queue_.size()) < options_.limits.max_queue_size) return "";
+  return absl::StrCat("queue of model ", options_.model, " is full (--max_queue_size=",
+                      options_.limits.max_queue_size, ")");
+}
+
 absl::Status Batcher::Submit(std::unique_ptr<runtime::Request> request) {
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
       return absl::UnavailableError(absl::StrCat("model ", options_.model, " is shutting down"));
     }
-    if (static_cast<int64_t>(queue_.size()) >= options_.limits.max_queue_size) {
+    const TimePoint now = clock_->Now();
+    if (std::string why = RefusalReason(*request, now); !why.empty()) {
       metrics_->RecordReject(options_.model, metrics::RejectReason::kOverloaded);
-      return absl::ResourceExhaustedError(
-          absl::StrCat("queue of model ", options_.model, " is full (--max_queue_size=",
-                       options_.limits.max_queue_size, ")"));
+      return absl::ResourceExhaustedError(why);
     }
-    request->arrival = clock_->Now();
+    request->arrival = now;
+    queued_tokens_ += request->length;
     queue_.push_back(std::move(request));
     metrics_->SetQueueDepth(options_.model, static_cast<int64_t>(queue_.size()));
   }
@@ -82,15 +121,29 @@ void Batcher::Wake() {
   cv_.Signal();
 }
 
+void Batcher::RunnerIdle(double tokens_per_second) {
+  absl::MutexLock lock(&mu_);
+  runner_idle_ = true;
+  if (tokens_per_second > 0) tokens_per_second_ = tokens_per_second;
+  woken_ = true;
+  cv_.Signal();
+}
+
 void Batcher::Flush() {
   absl::MutexLock lock(&mu_);
   flush_ = true;
+  woken_ = true;
   cv_.Signal();
 }
 
 int64_t Batcher::depth() const {
   absl::MutexLock lock(&mu_);
   return static_cast<int64_t>(queue_.size());
+}
+
+int64_t Batcher::queued_tokens() const {
+  absl::MutexLock lock(&mu_);
+  return queued_tokens_;
 }
 
 runtime::Batch Batcher::TakePlanned(const BatchPlan& plan, Dropped* dropped) {
@@ -112,8 +165,11 @@ runtime::Batch Batcher::TakePlanned(const BatchPlan& plan, Dropped* dropped) {
     taken[i] = true;
   }
   size_t kept = 0;
+  queued_tokens_ = 0;
   for (size_t i = 0; i < queue_.size(); ++i) {
-    if (!taken[i]) queue_[kept++] = std::move(queue_[i]);
+    if (taken[i]) continue;
+    queued_tokens_ += queue_[i]->length;
+    queue_[kept++] = std::move(queue_[i]);
   }
   queue_.resize(kept);
   metrics_->SetQueueDepth(options_.model, static_cast<int64_t>(kept));
@@ -131,14 +187,13 @@ void Batcher::Loop() {
     const TimePoint now = clock_->Now();
     BatchPlan plan = PlanBatch(pending, now, limits_, flush_);
     // Runner busy: keep the batch open (it grows) but still drop what expired.
-    const bool held = !plan.batch.empty() && options_.ready && !options_.ready();
-    if (held) {
+    if (!plan.batch.empty() && options_.wait_for_idle_runner && !runner_idle_) {
       plan.batch.clear();
-      plan.wake_at = now + std::chrono::milliseconds(5);  // Wake() normally comes first
+      plan.wake_at = now + std::chrono::milliseconds(5);  // RunnerIdle() normally comes first
     }
     Dropped dropped;
     runtime::Batch batch = TakePlanned(plan, &dropped);
-    if (queue_.empty()) flush_ = false;
+    if (!batch.empty() && options_.wait_for_idle_runner) runner_idle_ = false;
     if (!dropped.empty() || !batch.empty()) {
       mu_.Unlock();
       for (auto& [request, status] : dropped) request->done(status);
@@ -146,15 +201,16 @@ void Batcher::Loop() {
       mu_.Lock();
       continue;
     }
-    // Sleep until the plan's wake-up time (capped: with a FakeClock only
-    // Wake() moves things), a new arrival, Wake, Flush or Stop. With requests
-    // queued but no wake-up time, only cancellation can change the plan.
+    // Sleep (releasing mu_) until the plan's wake-up time (capped: with a
+    // FakeClock only Wake() moves things), a new arrival, Wake, RunnerIdle,
+    // Flush or Stop. With requests queued but no wake-up time, only
+    // cancellation can change the plan, so look again now and then.
     const bool timed = plan.wake_at.has_value() || !queue_.empty();
     const Duration sleep =
         plan.wake_at.has_value() ? std::min<Duration>(*plan.wake_at - now, kMaxSleep) : kMaxSleep;
     const absl::Time until = absl::Now() + absl::FromChrono(sleep);
     const size_t seen = queue_.size();
-    while (!stopping_ && !woken_ && !flush_ && queue_.size() == seen) {
+    while (!stopping_ && !woken_ && queue_.size() == seen) {
       if (!timed) {
         cv_.Wait(&mu_);
       } else if (cv_.WaitWithDeadline(&mu_, until)) {
@@ -166,6 +222,7 @@ void Batcher::Loop() {
   // Leftovers: never computed.
   std::deque<std::unique_ptr<runtime::Request>> leftovers = std::move(queue_);
   queue_.clear();
+  queued_tokens_ = 0;
   metrics_->SetQueueDepth(options_.model, 0);
   mu_.Unlock();
   for (auto& r : leftovers) {

@@ -3,7 +3,17 @@
 // runner through `dispatch` (which may block while the runner is busy; the
 // queue keeps filling meanwhile, so batches grow under load).
 //
-// Thread safety: Submit, Wake and depth are callable from any thread. Not
+// Admission is bounded by request count (max_queue_size), by queued tokens
+// (max_queue_tokens; a request alone in the queue is always admitted, so one
+// long document can still run), and by time: once the runner has reported
+// its throughput, a request whose estimated queue wait already exceeds its
+// deadline is refused at once instead of expiring in the queue.
+//
+// Locking: the batcher's mutex is never held while it calls out (dispatch,
+// completions); the runner reports idleness through RunnerIdle(), so no
+// other component's lock is ever taken under mu_.
+//
+// Thread safety: every public method is callable from any thread. Not
 // copyable. Lifetime: the clock, metrics and whatever `dispatch` uses must
 // outlive the Batcher; the destructor calls Stop().
 #ifndef LION_SERVER_BATCHING_BATCHER_H_
@@ -29,11 +39,12 @@ namespace lion::batching {
 struct BatcherOptions {
   std::string model;  // metric label
   config::BatchingOptions limits;
-  // When set, a batch is formed only while ready() is true (the runner is
-  // idle), so requests that queue up during a batch all join the next one;
-  // whoever makes it true again calls Wake(). Expired and cancelled requests
-  // are dropped meanwhile. Unset: batches form as soon as the policy says.
-  std::function<bool()> ready;
+  // When true, a batch is formed only while the runner is idle, so requests
+  // that queue up during a batch all join the next one: each dispatch marks
+  // the runner busy and RunnerIdle() marks it idle again. Expired and
+  // cancelled requests are dropped meanwhile. False: batches form as soon as
+  // the policy says (dispatch may then block).
+  bool wait_for_idle_runner = false;
 };
 
 class Batcher {
@@ -50,13 +61,24 @@ class Batcher {
 
   // Admits a request (its `arrival` is set here). On error the request is not
   // admitted and its `done` is NOT called: RESOURCE_EXHAUSTED when the queue
-  // holds max_queue_size requests, UNAVAILABLE after Stop().
+  // holds max_queue_size requests or max_queue_tokens tokens, or when the
+  // estimated wait exceeds the request's deadline (each message names the
+  // limit); UNAVAILABLE after Stop().
   absl::Status Submit(std::unique_ptr<runtime::Request> request);
+
+  // RESOURCE_EXHAUSTED (counted) when the queue is already full by count, so
+  // that a caller can refuse before tokenizing; Submit checks everything.
+  absl::Status CheckRoom() const;
 
   // Makes the thread look at the queue now (e.g. after a FakeClock moved).
   void Wake();
 
-  // Sends what is queued without waiting for batches to fill (draining).
+  // The runner finished its batch and has nothing waiting; it computes about
+  // `tokens_per_second` padded tokens a second (<= 0: no estimate yet).
+  void RunnerIdle(double tokens_per_second);
+
+  // From now on, sends what is queued without waiting for batches to fill
+  // (draining).
   void Flush();
 
   // Stops the thread; requests still queued complete with UNAVAILABLE.
@@ -64,6 +86,7 @@ class Batcher {
   void Stop();
 
   int64_t depth() const;
+  int64_t queued_tokens() const;
 
  private:
   Batcher(const BatcherOptions& options, Clock* clock, metrics::Metrics* metrics,
@@ -71,6 +94,11 @@ class Batcher {
   void Loop();
   // Removes the planned requests from queue_ (under mu_) and returns the
   // batch plus the dropped ones with the status each gets.
+  // Why the queue is full by count, or "".
+  std::string FullByCount() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Why `request` may not join the queue now, or "".
+  std::string RefusalReason(const runtime::Request& request, TimePoint now) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   runtime::Batch TakePlanned(const BatchPlan& plan,
                              std::vector<std::pair<std::unique_ptr<runtime::Request>,
                                                    absl::Status>>* dropped)
@@ -85,9 +113,12 @@ class Batcher {
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
   std::deque<std::unique_ptr<runtime::Request>> queue_ ABSL_GUARDED_BY(mu_);
+  int64_t queued_tokens_ ABSL_GUARDED_BY(mu_) = 0;  // sum of queue_'s lengths
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool flush_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  bool runner_idle_ ABSL_GUARDED_BY(mu_) = true;
+  double tokens_per_second_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

@@ -42,8 +42,18 @@ const std::vector<Flag>& Flags() {
        LION_FIELD(int64_t, batching.max_queue_delay_us)},
       {"max_queue_size", "admitted requests waiting per model; beyond it RESOURCE_EXHAUSTED",
        LION_FIELD(int64_t, batching.max_queue_size)},
+      {"max_queue_tokens",
+       "admitted tokens waiting per model; beyond it RESOURCE_EXHAUSTED (a request alone in "
+       "the queue is always admitted)",
+       LION_FIELD(int64_t, batching.max_queue_tokens)},
       {"max_input_tokens", "longest input for models without a position limit",
        LION_FIELD(int64_t, max_input_tokens)},
+      {"max_text_bytes", "longest text accepted, in bytes, checked before tokenizing",
+       LION_FIELD(int64_t, max_text_bytes)},
+      {"max_stream_in_flight",
+       "messages of one stream being computed or written back; the stream stops reading "
+       "while it has this many",
+       LION_FIELD(int64_t, max_stream_in_flight)},
       {"full_max_tokens", "full form up to this padded length (0 = calibrated)",
        LION_FIELD(int64_t, form.full_max_tokens)},
       {"chunk_size", "chunk size of the chunk form (0 = calibrated)",

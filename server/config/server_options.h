@@ -21,6 +21,9 @@ struct BatchingOptions {
   // cost 2.5x the throughput at concurrency 1 and gained nothing at 64.
   int64_t max_queue_delay_us = 0;
   int64_t max_queue_size = 1024;     // admitted, not yet batched requests per model
+  // Admitted, not yet batched tokens per model: bounds the queued work, not
+  // only the request count (a request alone in the queue is always admitted).
+  int64_t max_queue_tokens = int64_t{1} << 20;
 };
 
 // Form policy limits. 0 means "take it from the calibration".
@@ -46,6 +49,12 @@ struct ServerOptions {
   std::string device = "cpu";    // cpu | cuda | cuda:N
   int64_t threads = 0;           // intra-op threads; 0 = number of cores
   int64_t max_input_tokens = 8192;  // per request, for models without a position limit
+  // Longest text accepted, checked before tokenizing (bounds the work and
+  // memory one request can cause before any token limit applies).
+  int64_t max_text_bytes = int64_t{8} << 20;
+  // Messages of one stream admitted and not yet written back; the stream stops
+  // reading from its client while it has this many (flow control).
+  int64_t max_stream_in_flight = 128;
   BatchingOptions batching;
   FormOptions form;
   TlsOptions tls;

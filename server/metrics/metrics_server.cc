@@ -8,6 +8,11 @@
 #include "absl/strings/str_cat.h"
 
 namespace lion::metrics {
+namespace {
+
+constexpr size_t kHttpThreads = 32;
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(
     const std::string& address, const Metrics* metrics, std::function<void()> before_scrape) {
@@ -23,6 +28,14 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Create(
     host = host.substr(1, host.size() - 2);
   }
   auto http = std::make_unique<httplib::Server>();
+  // A connection holds one thread while it sends its request, for up to the
+  // read timeout per read: slow or stalled clients (a half-sent header) must
+  // not take every thread and starve the scraper, so time out reads quickly
+  // and keep many more threads than scrapers ever need.
+  http->set_read_timeout(std::chrono::seconds(2));
+  http->set_write_timeout(std::chrono::seconds(5));
+  http->set_keep_alive_timeout(5);
+  http->new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
   // httplib's default also sets SO_REUSEPORT, which lets a second server bind a
   // busy port silently; keep only SO_REUSEADDR so a clash is an error.
   http->set_socket_options([](socket_t sock) {

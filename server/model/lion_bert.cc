@@ -125,6 +125,7 @@ absl::StatusOr<Encoded> LionBert::Encode(const BatchInput& in, const ForwardOpti
     if (position_embeddings_.defined()) h = h + position_embeddings_.narrow(0, 0, L).unsqueeze(0);
     h = embeddings_norm_(h);
     for (const Layer& l : layers_) {
+      RETURN_IF_ERROR(CheckStop(options));
       const at::Tensor a = l.attention_norm(Attention(l, h, in.lengths, options) + h);
       h = TokenSlices(a, [&l](const at::Tensor& t) { return l.ffn_norm(l.fc2(at::gelu(l.fc1(t))) + t); });
     }

@@ -13,6 +13,13 @@
 
 namespace lion::model {
 
+absl::Status CheckStop(const ForwardOptions& options) {
+  if (options.should_stop && options.should_stop()) {
+    return absl::CancelledError("forward stopped: nobody waits for this batch any more");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<LionModel>> LionModel::Load(const std::string& dir) {
   ASSIGN_OR_RETURN(ModelConfig config, ModelConfig::FromFile(dir + "/config.json"));
   ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> file,

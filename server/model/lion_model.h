@@ -7,6 +7,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -19,7 +20,13 @@ namespace lion::model {
 struct ForwardOptions {
   kernels::Form form = kernels::Form::kFull;
   int64_t chunk_size = 64;
+  // Polled between layers: when it returns true the forward stops and Encode
+  // returns CANCELLED (nobody is waiting for the batch any more). May be empty.
+  std::function<bool()> should_stop;
 };
+
+// CANCELLED when options.should_stop says so; called between layers.
+absl::Status CheckStop(const ForwardOptions& options);
 
 // One batch. Text: input_ids int64 [B, L] right-padded, lengths int64 [B]
 // (every length >= 1), token_type_ids optional. Image: pixels float32

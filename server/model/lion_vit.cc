@@ -132,6 +132,7 @@ absl::StatusOr<Encoded> LionVit::Encode(const BatchInput& in, const ForwardOptio
     x = at::cat({cls_token_.view({1, 1, -1}).expand({B, 1, x.size(2)}), x}, 1);
     if (pos_embed_.defined()) x = x + pos_embed_.unsqueeze(0);
     for (const Block& b : blocks_) {
+      RETURN_IF_ERROR(CheckStop(options));
       x = x + Attention(b, b.norm1(x), rows, cols, options);
       x = TokenSlices(x, [&b](const at::Tensor& t) { return t + b.fc2(at::gelu(b.fc1(b.norm2(t)))); });
     }

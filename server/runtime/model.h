@@ -5,6 +5,7 @@
 #define LION_SERVER_RUNTIME_MODEL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,9 @@ struct SequenceOutput {
 struct BatchOptions {
   kernels::Form form = kernels::Form::kFull;
   int64_t chunk_size = 64;
+  // Polled between layers; true stops the forward with CANCELLED (every
+  // request of the batch is gone, or the server gives up). May be empty.
+  std::function<bool()> should_stop;
 };
 
 // A loaded model. Forward is thread-compatible: the runner thread that owns

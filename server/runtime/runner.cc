@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <exception>
 #include <utility>
 
@@ -20,6 +21,15 @@ double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
 // Batches of at least this many padded tokens return the allocator's free
 // memory afterwards (at hidden size 128, one activation is then >= 32 MiB).
 constexpr int64_t kReleaseMemoryAfterTokens = 1 << 16;
+
+bool AllFinite(const SequenceOutput& o) {
+  for (const std::vector<float>* v : {&o.logits, &o.pooled, &o.token_embeddings, &o.mlm_logits}) {
+    for (float x : *v) {
+      if (!std::isfinite(x)) return false;
+    }
+  }
+  return true;
+}
 
 // Failures inside the model are INTERNAL and name it; input errors keep their code.
 absl::Status WithModel(const absl::Status& s, const std::string& model) {
@@ -62,6 +72,7 @@ Runner::Runner(std::unique_ptr<Model> model, const FormLimits& limits, Clock* cl
 Runner::~Runner() { Stop(); }
 
 void Runner::Submit(Batch batch) {
+  std::string why;
   {
     absl::MutexLock lock(&mu_);
     while (!stopping_ && !inbox_.empty()) cv_.Wait(&mu_);
@@ -70,18 +81,14 @@ void Runner::Submit(Batch batch) {
       cv_.SignalAll();
       return;
     }
+    why = abort_reason_.empty() ? "is stopped" : abort_reason_;
   }
   for (auto& r : batch) {
-    r->done(absl::UnavailableError(absl::StrCat("model ", description_.name, " is stopped")));
+    r->done(absl::UnavailableError(absl::StrCat("model ", description_.name, " ", why)));
   }
 }
 
-bool Runner::Idle() const {
-  absl::MutexLock lock(&mu_);
-  return inbox_.empty() && !busy_;
-}
-
-void Runner::SetOnIdle(std::function<void()> on_idle) {
+void Runner::SetOnIdle(std::function<void(double)> on_idle) {
   absl::MutexLock lock(&mu_);
   on_idle_ = std::move(on_idle);
 }
@@ -95,6 +102,15 @@ void Runner::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void Runner::Abort(const std::string& reason) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (abort_reason_.empty()) abort_reason_ = reason;
+    aborted_.store(true);
+  }
+  Stop();
+}
+
 void Runner::Loop() {
   while (true) {
     Batch batch;
@@ -104,18 +120,84 @@ void Runner::Loop() {
       if (inbox_.empty()) return;  // stopping, nothing left
       batch = std::move(inbox_.front());
       inbox_.pop_front();
-      busy_ = true;
       cv_.SignalAll();  // room for the next batch
     }
     Execute(std::move(batch));
-    std::function<void()> on_idle;
+    std::function<void(double)> on_idle;
     {
       absl::MutexLock lock(&mu_);
-      busy_ = false;
       if (inbox_.empty()) on_idle = on_idle_;
     }
-    if (on_idle) on_idle();
+    if (on_idle) on_idle(tokens_per_second_);
   }
+}
+
+absl::Status Runner::Gone(const Request& r, TimePoint now, bool computed) {
+  const std::string& name = description_.name;
+  if (aborted_.load()) {
+    absl::MutexLock lock(&mu_);
+    return absl::UnavailableError(absl::StrCat("model ", name, " ", abort_reason_));
+  }
+  // Deadline first: gRPC cancels a call whose deadline passed, and that is
+  // a deadline, not a client that left.
+  if (r.deadline <= now) {
+    metrics_->RecordReject(name, metrics::RejectReason::kDeadline);
+    return absl::DeadlineExceededError(computed ? "deadline passed during compute"
+                                                : "deadline passed before compute");
+  }
+  if (r.IsCancelled()) {
+    metrics_->RecordReject(name, metrics::RejectReason::kCancelled);
+    return absl::CancelledError("request cancelled");
+  }
+  return absl::OkStatus();
+}
+
+std::vector<absl::StatusOr<SequenceOutput>> Runner::Compute(const Batch& live,
+                                                            const BatchOptions& options) {
+  auto forward = [&](const std::vector<const Request*>& requests)
+      -> absl::StatusOr<std::vector<SequenceOutput>> {
+    std::vector<const SequenceInput*> inputs;
+    std::vector<const OutputRequest*> outputs;
+    for (const Request* r : requests) {
+      inputs.push_back(&r->input);
+      outputs.push_back(&r->outputs);
+    }
+    absl::StatusOr<std::vector<SequenceOutput>> result;
+    try {
+      result = model_->Forward(inputs, outputs, options);
+    } catch (const std::exception& e) {
+      result = absl::InternalError(absl::StrCat("forward threw: ", e.what()));
+    } catch (...) {
+      result = absl::InternalError("forward threw an unknown exception");
+    }
+    if (result.ok() && result->size() != requests.size()) {
+      result = absl::InternalError(absl::StrCat("forward returned ", result->size(),
+                                                " outputs for ", requests.size(), " inputs"));
+    }
+    return result;
+  };
+  std::vector<const Request*> all;
+  for (const auto& r : live) all.push_back(r.get());
+  auto batched = forward(all);
+  std::vector<absl::StatusOr<SequenceOutput>> results;
+  if (batched.ok()) {
+    for (auto& out : *batched) results.push_back(std::move(out));
+    return results;
+  }
+  // A stopped forward has nobody to answer; otherwise find who failed it.
+  if (live.size() == 1 || batched.status().code() == absl::StatusCode::kCancelled) {
+    results.assign(live.size(), batched.status());
+    return results;
+  }
+  for (const Request* r : all) {
+    auto alone = forward({r});
+    if (alone.ok()) {
+      results.push_back(std::move((*alone)[0]));
+    } else {
+      results.push_back(alone.status());
+    }
+  }
+  return results;
 }
 
 void Runner::Execute(Batch batch) {
@@ -123,12 +205,8 @@ void Runner::Execute(Batch batch) {
   const TimePoint start = clock_->Now();
   Batch live;
   for (auto& r : batch) {
-    if (r->IsCancelled()) {
-      metrics_->RecordReject(name, metrics::RejectReason::kCancelled);
-      r->done(absl::CancelledError("request cancelled"));
-    } else if (r->deadline <= start) {
-      metrics_->RecordReject(name, metrics::RejectReason::kDeadline);
-      r->done(absl::DeadlineExceededError("deadline passed before compute"));
+    if (absl::Status gone = Gone(*r, start, /*computed=*/false); !gone.ok()) {
+      r->done(gone);
     } else {
       live.push_back(std::move(r));
     }
@@ -136,45 +214,47 @@ void Runner::Execute(Batch batch) {
   if (live.empty()) return;
 
   int64_t padded = 0;
-  std::vector<const SequenceInput*> inputs;
-  std::vector<const OutputRequest*> outputs;
-  for (const auto& r : live) {
-    padded = std::max(padded, r->length);
-    inputs.push_back(&r->input);
-    outputs.push_back(&r->outputs);
-  }
+  for (const auto& r : live) padded = std::max(padded, r->length);
   const int64_t size = static_cast<int64_t>(live.size());
   BatchOptions options;
   options.chunk_size = limits_.chunk_size;
   options.form = live.front()->forced_form.value_or(ChooseForm(limits_, dims_, size, padded));
+  options.should_stop = [this, &live] {
+    if (aborted_.load()) return true;
+    const TimePoint now = clock_->Now();
+    for (const auto& r : live) {
+      if (!r->IsCancelled() && r->deadline > now) return false;
+    }
+    return true;
+  };
 
-  absl::StatusOr<std::vector<SequenceOutput>> result;
-  try {
-    result = model_->Forward(inputs, outputs, options);
-  } catch (const std::exception& e) {
-    result = absl::InternalError(absl::StrCat("forward threw: ", e.what()));
-  } catch (...) {
-    result = absl::InternalError("forward threw an unknown exception");
-  }
-  if (result.ok() && result->size() != live.size()) {
-    result = absl::InternalError(absl::StrCat("forward returned ", result->size(),
-                                              " outputs for ", live.size(), " inputs"));
-  }
+  std::vector<absl::StatusOr<SequenceOutput>> results = Compute(live, options);
   const TimePoint end = clock_->Now();
   const std::string form(kernels::FormName(options.form));
   metrics_->RecordBatch(name, form, size, size * padded, Seconds(end - start));
+  if (end > start) {
+    // Recent throughput for the batcher's queue-wait estimate.
+    const double rate = static_cast<double>(size * padded) / Seconds(end - start);
+    tokens_per_second_ = tokens_per_second_ > 0 ? 0.7 * tokens_per_second_ + 0.3 * rate : rate;
+  }
   for (size_t i = 0; i < live.size(); ++i) {
     Request& r = *live[i];
     metrics_->ObserveQueueSeconds(name, Seconds(start - r.arrival));
-    if (!result.ok()) {
-      r.done(WithModel(result.status(), name));
-      continue;
+    if (absl::Status gone = Gone(r, clock_->Now(), /*computed=*/true); !gone.ok()) {
+      r.done(gone);
+    } else if (!results[i].ok()) {
+      r.done(WithModel(results[i].status(), name));
+    } else if (!AllFinite(*results[i])) {
+      r.done(absl::InternalError(absl::StrCat(
+          "model ", name, ": the output has non-finite values (NaN or Inf); the input may be "
+          "outside the range the model handles")));
+    } else {
+      Result out;
+      out.output = *std::move(results[i]);
+      out.usage = Usage{r.length, options.form, size, Micros(start - r.arrival),
+                        Micros(end - start), Micros(clock_->Now() - r.arrival)};
+      r.done(std::move(out));
     }
-    Result out;
-    out.output = std::move((*result)[i]);
-    out.usage = Usage{r.length, options.form, size, Micros(start - r.arrival),
-                      Micros(end - start), Micros(clock_->Now() - r.arrival)};
-    r.done(std::move(out));
   }
   // A huge batch (a long document) leaves its activations cached in the
   // allocator; hand them back so one request does not pin gigabytes. Done

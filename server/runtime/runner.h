@@ -5,11 +5,18 @@
 // every request with its outputs and Usage, or with the error (INTERNAL
 // errors name the model). Records batch metrics.
 //
+// Isolation: when a batch of several requests fails, each is run again
+// alone, so one bad input fails only its own request. A request whose
+// deadline passes during compute completes with DEADLINE_EXCEEDED, and
+// non-finite outputs complete with INTERNAL instead of NaN scores. A forward
+// whose requests are all cancelled or expired stops at the next layer.
+//
 // Thread safety: Submit and Stop from any thread. Not copyable. The clock and
 // metrics must outlive it; the destructor calls Stop().
 #ifndef LION_SERVER_RUNTIME_RUNNER_H_
 #define LION_SERVER_RUNTIME_RUNNER_H_
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -46,13 +53,17 @@ class Runner {
   // Runs what is queued, then joins the thread. Idempotent.
   void Stop();
 
-  // True when no batch is waiting or running: a batch formed now would start
-  // at once. The batcher plans only then, so that everything that queued up
-  // during the previous batch joins the next one.
-  bool Idle() const;
-  // Called (on the runner thread) each time the runner becomes idle. Set it
-  // before traffic starts; it must not block.
-  void SetOnIdle(std::function<void()> on_idle);
+  // Gives up (a drain ran out of time): the batch being computed stops at its
+  // next layer, and its requests and any waiting batch complete with
+  // UNAVAILABLE naming `reason`. Then joins, like Stop().
+  void Abort(const std::string& reason);
+
+  // Called on the runner thread each time it finishes a batch with nothing
+  // waiting, with its recent throughput in padded tokens a second (0 before
+  // the first batch). The batcher forms its next batch only then, so that
+  // everything that queued up during a batch joins the next one. Set it
+  // before traffic starts; it must not block or call back into the runner.
+  void SetOnIdle(std::function<void(double tokens_per_second)> on_idle);
 
   const ModelDescription& description() const { return description_; }
   const FormLimits& limits() const { return limits_; }
@@ -62,6 +73,12 @@ class Runner {
          metrics::Metrics* metrics);
   void Loop();
   void Execute(Batch batch);
+  // The forward of `live` as one batch, or (when that fails and there are
+  // several) of each request alone. One result per request.
+  std::vector<absl::StatusOr<SequenceOutput>> Compute(const Batch& live,
+                                                      const BatchOptions& options);
+  // Why `r` gets no result even if computed (cancelled, expired, aborted).
+  absl::Status Gone(const Request& r, TimePoint now, bool computed);
 
   std::unique_ptr<Model> model_;  // touched only by thread_
   const ModelDescription description_;
@@ -72,10 +89,12 @@ class Runner {
 
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
-  bool busy_ ABSL_GUARDED_BY(mu_) = false;  // a batch is executing
-  std::function<void()> on_idle_ ABSL_GUARDED_BY(mu_);
+  std::function<void(double)> on_idle_ ABSL_GUARDED_BY(mu_);
   std::deque<Batch> inbox_ ABSL_GUARDED_BY(mu_);  // at most one waiting batch
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::string abort_reason_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> aborted_{false};  // read between layers without mu_
+  double tokens_per_second_ = 0;      // touched only by thread_
   std::thread thread_;
 };
 

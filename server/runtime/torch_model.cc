@@ -64,7 +64,7 @@ class TorchModel final : public Model {
     // build: set it on whichever thread runs the model (the runner).
     if (threads_ > 0 && at::get_num_threads() != threads_) at::set_num_threads(threads_);
     std::vector<SequenceOutput> results(inputs.size());
-    const model::ForwardOptions fo{options.form, options.chunk_size};
+    const model::ForwardOptions fo{options.form, options.chunk_size, options.should_stop};
     // Images of one batch may differ in size: one forward per size group.
     std::map<std::pair<int64_t, int64_t>, std::vector<size_t>> groups;
     for (size_t i = 0; i < inputs.size(); ++i) {

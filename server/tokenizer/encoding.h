@@ -3,6 +3,7 @@
 #define LION_SERVER_TOKENIZER_ENCODING_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,10 @@ struct EncodeOptions {
   // Most tokens in the result, special tokens included; 0 = no limit.
   uint32_t max_length = 0;
   Truncation truncation = Truncation::kNone;
+  // Polled between pieces of a long text (every 64 KiB or so): true stops
+  // tokenizing with CancelledError (the caller's deadline passed or its
+  // client left). May be empty.
+  std::function<bool()> should_stop;
 };
 
 // One tokenized text; all vectors have the same length. Copyable.

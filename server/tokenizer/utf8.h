@@ -24,6 +24,11 @@ struct Utf8Char {
 // naming the byte offset of the first bad sequence.
 absl::Status DecodeUtf8(std::string_view text, uint32_t base_offset, std::vector<Utf8Char>* out);
 
+// Decodes the character starting at byte `pos` of `text` into `code_point`
+// and returns its length in bytes; 0 when the bytes there are not a valid
+// UTF-8 sequence (same rules as DecodeUtf8) or pos is past the end.
+size_t DecodeUtf8Char(std::string_view text, size_t pos, char32_t* code_point);
+
 // Appends the UTF-8 encoding of `code_point` (a valid scalar value) to `out`.
 void AppendUtf8(char32_t code_point, std::string* out);
 

@@ -1,11 +1,13 @@
 #include "server/tokenizer/wordpiece_tokenizer.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
 #include "server/tokenizer/bert_pre_tokenizer.h"
 #include "server/tokenizer/bert_unicode.h"
+#include "server/tokenizer/text_segments.h"
 
 namespace lion::tokenizer {
 namespace {
@@ -84,6 +86,7 @@ WordPieceTokenizer::WordPieceTokenizer(const TokenizerOptions& options, Vocab vo
   std::stable_sort(
       specials_.begin(), specials_.end(),
       [](const SpecialToken& a, const SpecialToken& b) { return a.text.size() > b.text.size(); });
+  for (const SpecialToken& s : specials_) special_texts_.push_back(s.text);
 }
 
 std::pair<int32_t, size_t> WordPieceTokenizer::MatchSpecial(std::string_view text) const {
@@ -95,36 +98,49 @@ std::pair<int32_t, size_t> WordPieceTokenizer::MatchSpecial(std::string_view tex
 
 absl::StatusOr<Encoding> WordPieceTokenizer::Encode(std::string_view text,
                                                     const EncodeOptions& options) const {
-  std::vector<Utf8Char> chars;
-  RETURN_IF_ERROR(DecodeUtf8(text, 0, &chars));
-
-  // Special tokens written in the text are matched on the raw text, leftmost
-  // first, the longest at a position; the stretches between are ordinary text.
-  Encoding body;
-  size_t stretch_begin = 0;
-  for (size_t i = 0; i < chars.size(); ++i) {
-    const auto [id, length] = MatchSpecial(text.substr(chars[i].start));
-    if (id < 0) continue;
-    EncodeOrdinary(std::span(chars).subspan(stretch_begin, i - stretch_begin), &body);
-    const uint32_t end = chars[i].start + static_cast<uint32_t>(length);
-    AppendToken(id, std::string(vocab_.Token(id)), chars[i].start, end, &body);
-    while (i + 1 < chars.size() && chars[i + 1].start < end) ++i;
-    stretch_begin = i + 1;
+  if (text.size() >= std::numeric_limits<uint32_t>::max()) {
+    return absl::InvalidArgumentError("text is 4 GiB or longer");
   }
-  EncodeOrdinary(std::span(chars).subspan(stretch_begin), &body);
-
   const size_t added = options.add_special_tokens ? 2 : 0;
-  if (options.max_length > 0 && body.size() + added > options.max_length) {
+  const bool limited = options.max_length > 0;
+  if (limited && options.truncation != Truncation::kNone && options.max_length < added) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_length ", options.max_length, " cannot hold the ", added, " special tokens"));
+  }
+  const size_t keep = limited ? options.max_length - std::min<size_t>(added, options.max_length) : 0;
+  // `complete`: the whole text was tokenized, so the count is exact.
+  auto over_limit = [&](size_t tokens, bool complete) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input is ", complete ? "" : "at least ", tokens + added, " tokens, more than the limit of ",
+        options.max_length, " tokens (truncation is off)"));
+  };
+
+  // Piece by piece (text_segments.h): memory stays bounded by a piece, and
+  // tokenizing stops once the limit is passed unless the end is what is kept.
+  Encoding body;
+  bool join_next = false;  // the last cut split a word: join its [UNK] halves
+  for (size_t begin = 0; begin < text.size();) {
+    if (options.should_stop && options.should_stop()) {
+      return absl::CancelledError("tokenization stopped: the request was cancelled or expired");
+    }
+    const Cut cut = NextCut(text, begin, kPieceBytes, kPieceBytes, special_texts_);
+    const size_t first_new = body.size();
+    RETURN_IF_ERROR(EncodePiece(text, begin, cut.end, &body));
+    if (join_next) JoinUnknowns(first_new, &body);
+    join_next = cut.forced;
+    begin = cut.end;
+    if (!limited || body.size() <= keep || join_next) continue;
     if (options.truncation == Truncation::kNone) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("input is ", body.size() + added, " tokens, more than the limit of ",
-                       options.max_length, " tokens (truncation is off)"));
+      return over_limit(body.size(), begin == text.size());
     }
-    if (options.max_length < added) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "max_length ", options.max_length, " cannot hold the ", added, " special tokens"));
-    }
-    Truncate(options.max_length - added, options.truncation == Truncation::kLeft, &body);
+    if (options.truncation == Truncation::kRight) break;  // the rest would be cut off
+    // Left: only the last `keep` tokens survive; drop the others as we go
+    // (one more is kept for a pending join).
+    if (body.size() > 2 * keep + 1024) Truncate(keep + 1, /*left=*/true, &body);
+  }
+  if (limited && body.size() + added > options.max_length) {
+    if (options.truncation == Truncation::kNone) return over_limit(body.size(), true);
+    Truncate(keep, options.truncation == Truncation::kLeft, &body);
   }
   if (!options.add_special_tokens) {
     body.type_ids.assign(body.size(), 0);
@@ -142,6 +158,36 @@ absl::StatusOr<Encoding> WordPieceTokenizer::Encode(std::string_view text,
   AppendToken(sep_id_, std::string(vocab_.Token(sep_id_)), 0, 0, &out);
   out.type_ids.assign(out.size(), 0);
   return out;
+}
+
+absl::Status WordPieceTokenizer::EncodePiece(std::string_view text, size_t begin, size_t end,
+                                             Encoding* body) const {
+  std::vector<Utf8Char> chars;
+  RETURN_IF_ERROR(
+      DecodeUtf8(text.substr(begin, end - begin), static_cast<uint32_t>(begin), &chars));
+  // Special tokens written in the text are matched on the raw text, leftmost
+  // first, the longest at a position; the stretches between are ordinary text.
+  size_t stretch_begin = 0;
+  for (size_t i = 0; i < chars.size(); ++i) {
+    const auto [id, length] = MatchSpecial(text.substr(chars[i].start));
+    if (id < 0) continue;
+    EncodeOrdinary(std::span(chars).subspan(stretch_begin, i - stretch_begin), body);
+    const uint32_t match_end = chars[i].start + static_cast<uint32_t>(length);
+    AppendToken(id, std::string(vocab_.Token(id)), chars[i].start, match_end, body);
+    while (i + 1 < chars.size() && chars[i + 1].start < match_end) ++i;
+    stretch_begin = i + 1;
+  }
+  EncodeOrdinary(std::span(chars).subspan(stretch_begin), body);
+  return absl::OkStatus();
+}
+
+void WordPieceTokenizer::JoinUnknowns(size_t first_new, Encoding* body) const {
+  if (first_new == 0 || first_new >= body->size()) return;
+  if (body->ids[first_new - 1] != unk_id_ || body->ids[first_new] != unk_id_) return;
+  body->offsets[first_new - 1].second = body->offsets[first_new].second;
+  body->ids.erase(body->ids.begin() + static_cast<std::ptrdiff_t>(first_new));
+  body->tokens.erase(body->tokens.begin() + static_cast<std::ptrdiff_t>(first_new));
+  body->offsets.erase(body->offsets.begin() + static_cast<std::ptrdiff_t>(first_new));
 }
 
 void WordPieceTokenizer::EncodeOrdinary(std::span<const Utf8Char> chars, Encoding* out) const {

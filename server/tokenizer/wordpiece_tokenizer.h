@@ -70,7 +70,11 @@ class WordPieceTokenizer {
   // Tokenizes `text`. Errors (InvalidArgument): `text` is not valid UTF-8 (the
   // message names the byte offset), or it needs more than
   // options.max_length tokens and options.truncation is kNone (the message
-  // names the limit), or max_length cannot hold the special tokens.
+  // names the limit), or max_length cannot hold the special tokens;
+  // Cancelled when options.should_stop said so.
+  // Cost: linear in the text (O(K log K) for a run of K combining marks);
+  // with a limit and no left truncation, tokenizing stops about one piece
+  // (64 KiB) after the limit is passed, and memory stays within a few pieces.
   absl::StatusOr<Encoding> Encode(std::string_view text, const EncodeOptions& options) const;
 
   // The id of `token`, or -1 when it is not in the vocabulary.
@@ -78,6 +82,8 @@ class WordPieceTokenizer {
   // The token of `id`; empty when out of range.
   std::string_view IdToToken(int32_t id) const { return vocab_.Token(id); }
   int32_t vocab_size() const { return vocab_.size(); }
+  // Bytes of the longest vocabulary token (bounds the size of a response).
+  size_t longest_token_bytes() const { return max_token_bytes_; }
 
   int32_t unk_id() const { return unk_id_; }
   int32_t cls_id() const { return cls_id_; }
@@ -96,6 +102,15 @@ class WordPieceTokenizer {
   // The id of the longest special token that `text` starts with, with its
   // length; {-1, 0} when none.
   std::pair<int32_t, size_t> MatchSpecial(std::string_view text) const;
+  // Long texts are tokenized in pieces of about this many bytes.
+  static constexpr size_t kPieceBytes = 64 << 10;
+
+  // Tokenizes text[begin, end) (a piece: see text_segments.h), appending to
+  // `body`; offsets count from the start of `text`.
+  absl::Status EncodePiece(std::string_view text, size_t begin, size_t end, Encoding* body) const;
+  // A forced cut split one long word into two [UNK]s at body[first_new - 1]
+  // and body[first_new]: make them one [UNK] spanning both.
+  void JoinUnknowns(size_t first_new, Encoding* body) const;
   // Normalizes, pre-tokenizes and WordPiece-tokenizes one stretch of text
   // that holds no special token, appending to `out`.
   void EncodeOrdinary(std::span<const Utf8Char> chars, Encoding* out) const;
@@ -111,8 +126,9 @@ class WordPieceTokenizer {
   int32_t sep_id_ = -1;
   int32_t pad_id_ = -1;
   int32_t mask_id_ = -1;
-  // Special tokens in the vocabulary, longest first.
+  // Special tokens in the vocabulary, longest first, and their strings.
   std::vector<SpecialToken> specials_;
+  std::vector<std::string> special_texts_;
 };
 
 }  // namespace lion::tokenizer

@@ -73,7 +73,7 @@ class ServedFakes {
       batchers_.push_back(*batching::Batcher::Create(
           {desc.name, limits}, &clock_, &metrics_, [runner](runtime::Batch b) { runner->Submit(std::move(b)); }));
       served->batcher = batchers_.back().get();
-      if (std::string(kind) == "mlm") served->tokenizer = *LoadTokenizer(dir);
+      if (std::string(kind) == "mlm") served->tokenizer = *LoadTokenizer(dir, 8);
       models.push_back(std::move(served));
     }
     registry_.Publish(std::move(models));
@@ -108,32 +108,32 @@ TEST(TasksTest, BuildValidatesTaskFieldsAndLimits) {
   const ServedModel& mlm = fakes.model("fake-mlm");
   v1::ClassifyRequest classify;
   classify.set_text("the cat");
-  EXPECT_EQ(ClassifyTask::Build(classify, mlm).status().code(),
+  EXPECT_EQ(ClassifyTask::Build(classify, mlm, {}).status().code(),
             absl::StatusCode::kFailedPrecondition);
   v1::EmbedRequest embed;
-  EXPECT_THAT(EmbedTask::Build(embed, mlm).status().message(), HasSubstr("input"));
+  EXPECT_THAT(EmbedTask::Build(embed, mlm, {}).status().message(), HasSubstr("input"));
   embed.mutable_token_ids()->add_ids(2);
   embed.mutable_token_ids()->add_ids(9);
-  absl::Status out_of_vocab = EmbedTask::Build(embed, mlm).status();
+  absl::Status out_of_vocab = EmbedTask::Build(embed, mlm, {}).status();
   EXPECT_EQ(out_of_vocab.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(out_of_vocab.message(), HasSubstr("token_ids.ids[1]"));
   embed.set_text("the cat sat the cat sat");  // 8 tokens > 6
-  EXPECT_THAT(EmbedTask::Build(embed, mlm).status().message(), HasSubstr("6"));
+  EXPECT_THAT(EmbedTask::Build(embed, mlm, {}).status().message(), HasSubstr("6"));
   embed.set_truncation(v1::TRUNCATION_RIGHT);
-  auto truncated = EmbedTask::Build(embed, mlm);
+  auto truncated = EmbedTask::Build(embed, mlm, {});
   ASSERT_TRUE(truncated.ok()) << truncated.status();
   EXPECT_EQ((*truncated)->length, 6);
   embed.set_form(v1::FORM_RNN);
-  EXPECT_EQ(*(*EmbedTask::Build(embed, mlm))->forced_form, kernels::Form::kRnn);
+  EXPECT_EQ(*(*EmbedTask::Build(embed, mlm, {}))->forced_form, kernels::Form::kRnn);
   embed.set_form(static_cast<v1::Form>(9));
-  EXPECT_THAT(EmbedTask::Build(embed, mlm).status().message(), HasSubstr("form"));
+  EXPECT_THAT(EmbedTask::Build(embed, mlm, {}).status().message(), HasSubstr("form"));
   v1::FillMaskRequest fill;
   fill.set_text("the [MASK] sat");
-  auto masked = FillMaskTask::Build(fill, mlm);
+  auto masked = FillMaskTask::Build(fill, mlm, {});
   ASSERT_TRUE(masked.ok()) << masked.status();
   EXPECT_EQ((*masked)->outputs.mlm_positions, std::vector<int32_t>{2});
   fill.set_text("the cat");
-  EXPECT_THAT(FillMaskTask::Build(fill, mlm).status().message(), HasSubstr("mask"));
+  EXPECT_THAT(FillMaskTask::Build(fill, mlm, {}).status().message(), HasSubstr("mask"));
 }
 
 TEST(TasksTest, ClassifyFillGivesSoftmaxTopK) {

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -15,9 +16,11 @@ using ::testing::HasSubstr;
 // Records dispatched batches and completions; waits are bounded.
 class Harness {
  public:
-  explicit Harness(config::BatchingOptions limits) : metrics_({"t", "t", "t"}) {
+  explicit Harness(config::BatchingOptions limits, bool wait_for_idle_runner = false)
+      : metrics_({"t", "t", "t"}) {
     metrics_.AddModel({"m", "lion_bert", "lit", "mlm", "cpu"});
-    auto batcher = Batcher::Create({"m", limits}, &clock_, &metrics_, [this](runtime::Batch b) {
+    auto batcher = Batcher::Create({"m", limits, wait_for_idle_runner}, &clock_, &metrics_,
+                                   [this](runtime::Batch b) {
       std::lock_guard<std::mutex> lock(mu_);
       std::vector<int64_t> lengths;
       for (auto& r : b) lengths.push_back(r->length);
@@ -33,9 +36,11 @@ class Harness {
     if (batcher_) batcher_->Stop();
   }
 
-  std::unique_ptr<runtime::Request> Make(int64_t length) {
+  std::unique_ptr<runtime::Request> Make(int64_t length,
+                                         TimePoint deadline = TimePoint::max()) {
     auto r = std::make_unique<runtime::Request>();
     r->length = length;
+    r->deadline = deadline;
     r->done = [this, length](absl::StatusOr<runtime::Result> result) {
       std::lock_guard<std::mutex> lock(mu_);
       completions_.emplace_back(length, result.status());
@@ -72,12 +77,14 @@ class Harness {
   std::vector<std::pair<int64_t, absl::Status>> completions_;
 };
 
-config::BatchingOptions Limits(int64_t size, int64_t delay_us, int64_t queue = 100) {
+config::BatchingOptions Limits(int64_t size, int64_t delay_us, int64_t queue = 100,
+                               int64_t queue_tokens = 1 << 20) {
   config::BatchingOptions o;
   o.max_batch_tokens = 10000;
   o.max_batch_size = size;
   o.max_queue_delay_us = delay_us;
   o.max_queue_size = queue;
+  o.max_queue_tokens = queue_tokens;
   return o;
 }
 
@@ -172,6 +179,60 @@ TEST(BatcherTest, CreateRejectsBadLimits) {
   metrics::Metrics metrics({"t", "t", "t"});
   EXPECT_FALSE(Batcher::Create({"m", Limits(0, 1)}, &clock, &metrics, [](runtime::Batch) {}).ok());
   EXPECT_FALSE(Batcher::Create({"m", Limits(1, 1)}, &clock, &metrics, nullptr).ok());
+}
+
+TEST(BatcherTest, QueuedTokensAreBoundedButALoneRequestIsAdmitted) {
+  {
+    Harness h(Limits(8, 1000000, /*queue=*/100, /*queue_tokens=*/100));
+    ASSERT_TRUE(h.batcher_->Submit(h.Make(500)).ok());  // alone: always admitted
+    absl::Status s = h.batcher_->Submit(h.Make(1));
+    EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_THAT(s.message(), HasSubstr("--max_queue_tokens=100"));
+    EXPECT_EQ(h.batcher_->queued_tokens(), 500);
+  }
+  Harness h(Limits(8, 1000000, /*queue=*/100, /*queue_tokens=*/100));
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(60)).ok());
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(40)).ok());
+  EXPECT_EQ(h.batcher_->Submit(h.Make(1)).code(), absl::StatusCode::kResourceExhausted);
+  h.batcher_->Flush();
+  ASSERT_TRUE(h.WaitBatches(1));
+  EXPECT_EQ(h.batches()[0], (std::vector<int64_t>{60, 40}));
+  EXPECT_EQ(h.batcher_->queued_tokens(), 0);
+}
+
+TEST(BatcherTest, RequestWhoseEstimatedWaitExceedsItsDeadlineIsRefusedAtOnce) {
+  Harness h(Limits(8, 1000000), /*wait_for_idle_runner=*/true);
+  h.batcher_->RunnerIdle(1000);  // 1000 tokens a second
+  const TimePoint now = h.clock_.Now();
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(500)).ok());  // 0.5 s of work queued
+  absl::Status s = h.batcher_->Submit(h.Make(10, now + std::chrono::milliseconds(200)));
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(s.message(), HasSubstr("estimated queue wait of 500 ms"));
+  EXPECT_TRUE(h.batcher_->Submit(h.Make(10, now + std::chrono::seconds(2))).ok());
+  EXPECT_THAT(h.metrics_.Serialize(),
+              HasSubstr("lion_rejected_total{model=\"m\",reason=\"overloaded\"} 1"));
+}
+
+// A flush while the runner is busy must leave the batcher waiting (not
+// spinning with its lock held), so the runner's idle report gets through.
+TEST(BatcherTest, FlushWhileTheRunnerIsBusyWaitsForItsIdleReport) {
+  Harness h(Limits(1, 1000000), /*wait_for_idle_runner=*/true);
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(5)).ok());
+  ASSERT_TRUE(h.WaitBatches(1));  // the runner is now busy with it
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(6)).ok());
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(7)).ok());
+  h.batcher_->Flush();
+  // Held while the runner is busy: nothing else may have been dispatched.
+  // RunnerIdle takes the batcher's lock: it returns only if the batcher
+  // released it.
+  std::thread idle([&] { h.batcher_->RunnerIdle(0); });
+  idle.join();
+  ASSERT_TRUE(h.WaitBatches(2));
+  EXPECT_EQ(h.batches()[1], (std::vector<int64_t>{6}));
+  h.batcher_->RunnerIdle(0);
+  ASSERT_TRUE(h.WaitBatches(3));
+  EXPECT_EQ(h.batches()[2], (std::vector<int64_t>{7}));
+  EXPECT_EQ(h.batches().size(), 3u);
 }
 
 }  // namespace

@@ -60,13 +60,16 @@ class Server:
                 "--grpc_address=127.0.0.1:0", "--metrics_address=127.0.0.1:0",
                 f"--calibration_dir={calibration_dir}", *flags]
         self.lines = []
+        self._serving = None
         self._wait_for = wait_for
         self._ready = threading.Event()
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      text=True, env={**os.environ, **(env or {})})
         threading.Thread(target=self._read, daemon=True).start()
-        if not self._ready.wait(timeout) or self.proc.poll() is not None:
+        # The reader also wakes us when the process ends (its stderr closed).
+        if not self._ready.wait(timeout) or self._serving is None or self.proc.poll() is not None:
             self.proc.kill()
+            self.proc.wait(30)
             raise AssertionError(f"lion-serve did not log {wait_for}:\n" + "\n".join(self.lines))
         if self._serving.startswith("{"):
             fields = json.loads(self._serving)

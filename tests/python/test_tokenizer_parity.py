@@ -203,6 +203,26 @@ def test_nasty_inputs_match_hf(lion_tokenize, vocabs, name, lowercase):
                   add_special_tokens=False)
 
 
+@pytest.mark.parametrize("name,lowercase", [("multi_lower", True), ("multi_cased", False)])
+def test_long_texts_cut_into_pieces_match_hf(lion_tokenize, vocabs, name, lowercase):
+    # The tokenizer works in 64 KiB pieces: texts of several pieces whose
+    # boundaries fall among nasty characters, special tokens, CJK, a run of
+    # combining marks and a 100 KiB word without any boundary.
+    nasty = "".join(NASTY)
+    texts = [
+        (nasty + " [MASK] ") * (300_000 // (len(nasty) + 8)),
+        "\u4e2d\u6587" * 60_000,
+        "a" * (100 << 10) + " tail" + "b" * 70_000,
+        "e" + "\u0301\u0316" * 40_000 + " end",
+        "[MASK]" * 50_000,
+    ]
+    assert_parity(vocabs[name], texts, lowercase)
+    for direction in ("right", "left"):
+        assert_parity(vocabs[name], texts, lowercase,
+                      extra=["--max_length=50", f"--truncation={direction}"],
+                      max_length=50, direction=direction)
+
+
 def test_multilingual_vocab_has_accents_and_cjk(vocabs):
     with open(vocabs["multi_cased"], encoding="utf-8") as fh:
         tokens = set(fh.read().split("\n"))

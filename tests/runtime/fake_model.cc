@@ -1,6 +1,9 @@
 #include "tests/runtime/fake_model.h"
 
+#include <algorithm>
 #include <cmath>
+
+#include "absl/strings/str_cat.h"
 
 namespace lion::runtime {
 
@@ -84,12 +87,41 @@ absl::StatusOr<std::vector<SequenceOutput>> FakeModel::Forward(
     }
     if (options.form == skew_form_) skew = skew_;
   }
+  for (const SequenceInput* in : inputs) {
+    for (int32_t id : in->token_ids) {
+      if (id >= description_.vocab_size) {
+        return absl::InvalidArgumentError(absl::StrCat("token id ", id, " out of range"));
+      }
+    }
+  }
+  std::function<bool(const BatchOptions&)> hook;
+  bool nan_token;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hook = during_forward_;
+    nan_token = nan_token_;
+  }
+  if (hook && hook(options)) return absl::CancelledError("forward stopped");
   std::vector<SequenceOutput> result;
   for (size_t i = 0; i < inputs.size(); ++i) {
     result.push_back(Expected(*inputs[i], *outputs[i]));
     for (float& v : result.back().pooled) v += skew;
+    const auto& ids = inputs[i]->token_ids;
+    if (nan_token && std::find(ids.begin(), ids.end(), kNanToken) != ids.end()) {
+      for (float& v : result.back().pooled) v = std::nanf("");
+    }
   }
   return result;
+}
+
+void FakeModel::SetNanToken(bool enabled) {
+  std::lock_guard<std::mutex> lock(mu_);
+  nan_token_ = enabled;
+}
+
+void FakeModel::SetDuringForward(std::function<bool(const BatchOptions&)> hook) {
+  std::lock_guard<std::mutex> lock(mu_);
+  during_forward_ = std::move(hook);
 }
 
 std::vector<FakeCall> FakeModel::calls() const {

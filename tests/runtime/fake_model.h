@@ -4,6 +4,7 @@
 #ifndef LION_TESTS_RUNTIME_FAKE_MODEL_H_
 #define LION_TESTS_RUNTIME_FAKE_MODEL_H_
 
+#include <functional>
 #include <mutex>
 #include <vector>
 
@@ -33,6 +34,15 @@ class FakeModel : public Model {
 
   std::vector<FakeCall> calls() const;
   void FailNext(absl::Status status);
+  // A batch holding a token id at or above vocab_size fails as a whole with
+  // INVALID_ARGUMENT (as an embedding lookup past the table would); an input
+  // holding kNanToken gets NaN outputs.
+  static constexpr int32_t kNanToken = 17;
+  void SetNanToken(bool enabled);
+  // Runs inside every Forward, before the outputs are made (e.g. to move a
+  // FakeClock or to poll options.should_stop); a true result makes Forward
+  // return CANCELLED, as a model that stopped between layers does.
+  void SetDuringForward(std::function<bool(const BatchOptions&)> hook);
   // Adds `bias` to every output computed in `form` (to test warm-up checks).
   void SkewForm(kernels::Form form, float bias);
 
@@ -43,6 +53,8 @@ class FakeModel : public Model {
   absl::Status fail_next_;
   kernels::Form skew_form_ = kernels::Form::kFull;
   float skew_ = 0;
+  bool nan_token_ = false;
+  std::function<bool(const BatchOptions&)> during_forward_;
 };
 
 }  // namespace lion::runtime

@@ -1,6 +1,7 @@
 #include "server/runtime/runner.h"
 
 #include <future>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -137,6 +138,133 @@ TEST(RunnerTest, AfterStopBatchesCompleteUnavailable) {
   b.push_back(std::move(r));
   fx.runner->Submit(std::move(b));
   EXPECT_EQ(Get(f).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(RunnerTest, OneBadInputFailsOnlyItsOwnRequest) {
+  Fixture fx;
+  std::vector<std::future<absl::StatusOr<Result>>> futures;
+  Batch batch;
+  for (int i = 0; i < 12; ++i) {
+    auto [r, f] = fx.Make(5);
+    if (i == 4) r->input.token_ids[2] = 30;  // past the fake's 30-row table
+    batch.push_back(std::move(r));
+    futures.push_back(std::move(f));
+  }
+  fx.runner->Submit(std::move(batch));
+  for (int i = 0; i < 12; ++i) {
+    auto res = Get(futures[i]);
+    if (i == 4) {
+      EXPECT_EQ(res.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_THAT(res.status().message(), HasSubstr("model fake"));
+    } else {
+      EXPECT_TRUE(res.ok()) << i << ": " << res.status();
+    }
+  }
+  // The batch, then each request alone.
+  ASSERT_EQ(fx.model->calls().size(), 13u);
+  EXPECT_EQ(fx.model->calls()[0].batch_size, 12);
+  EXPECT_EQ(fx.model->calls()[1].batch_size, 1);
+}
+
+TEST(RunnerTest, DeadlinePassingDuringComputeIsDeadlineExceeded) {
+  Fixture fx;
+  fx.model->SetDuringForward([&](const BatchOptions&) {
+    fx.clock.Advance(std::chrono::milliseconds(50));  // the forward takes 50 ms
+    return false;
+  });
+  auto [late, fl] = fx.Make(3);
+  late->deadline = fx.clock.Now() + std::chrono::milliseconds(20);
+  auto [ok, fo] = fx.Make(3);
+  ok->deadline = fx.clock.Now() + std::chrono::seconds(10);
+  Batch b;
+  b.push_back(std::move(late));
+  b.push_back(std::move(ok));
+  fx.runner->Submit(std::move(b));
+  auto res = Get(fl);
+  EXPECT_EQ(res.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(res.status().message(), HasSubstr("during compute"));
+  EXPECT_TRUE(Get(fo).ok());
+  EXPECT_THAT(fx.metrics.Serialize(),
+              HasSubstr("lion_rejected_total{model=\"fake\",reason=\"deadline\"} 1"));
+}
+
+TEST(RunnerTest, ForwardStopsWhenEveryRequestIsGone) {
+  Fixture fx;
+  auto flag = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<int> polls_true{0};
+  fx.model->SetDuringForward([&](const BatchOptions& options) {
+    flag->store(true);  // the client leaves mid-forward
+    const bool stop = options.should_stop && options.should_stop();
+    if (stop) polls_true++;
+    return stop;
+  });
+  auto [r, f] = fx.Make(3);
+  r->cancelled = flag;
+  Batch b;
+  b.push_back(std::move(r));
+  fx.runner->Submit(std::move(b));
+  EXPECT_EQ(Get(f).status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(polls_true.load(), 1);
+}
+
+TEST(RunnerTest, NonFiniteOutputsAreInternalNotNaNScores) {
+  Fixture fx;
+  fx.model->SetNanToken(true);
+  auto [bad, fb] = fx.Make(3);
+  bad->input.token_ids[1] = FakeModel::kNanToken;
+  auto [good, fg] = fx.Make(3);
+  good->input.token_ids = {1, 2, 3};
+  Batch b;
+  b.push_back(std::move(bad));
+  b.push_back(std::move(good));
+  fx.runner->Submit(std::move(b));
+  auto res = Get(fb);
+  EXPECT_EQ(res.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(res.status().message(), HasSubstr("non-finite"));
+  EXPECT_TRUE(Get(fg).ok());
+}
+
+TEST(RunnerTest, AbortStopsTheRunningBatchAndAnswersUnavailable) {
+  Fixture fx;
+  std::promise<void> entered;
+  std::atomic<bool> release{false};
+  fx.model->SetDuringForward([&](const BatchOptions& options) {
+    entered.set_value();
+    // Stand for a long forward that polls between layers.
+    for (int i = 0; i < 5000 && !release.load(); ++i) {
+      if (options.should_stop && options.should_stop()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return false;
+  });
+  auto [r, f] = fx.Make(3);
+  Batch b;
+  b.push_back(std::move(r));
+  fx.runner->Submit(std::move(b));
+  entered.get_future().wait();
+  fx.runner->Abort("is shutting down: test");
+  release.store(true);
+  auto res = Get(f);
+  EXPECT_EQ(res.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(res.status().message(), HasSubstr("is shutting down: test"));
+}
+
+TEST(RunnerTest, IdleCallbackReportsThroughputAfterEachBatch) {
+  Fixture fx;
+  std::promise<double> rate;
+  fx.runner->SetOnIdle([&](double tokens_per_second) { rate.set_value(tokens_per_second); });
+  fx.model->SetDuringForward([&](const BatchOptions&) {
+    fx.clock.Advance(std::chrono::milliseconds(100));
+    return false;
+  });
+  auto [r, f] = fx.Make(20);
+  Batch b;
+  b.push_back(std::move(r));
+  fx.runner->Submit(std::move(b));
+  ASSERT_TRUE(Get(f).ok());
+  auto got = rate.get_future();
+  ASSERT_EQ(got.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_DOUBLE_EQ(got.get(), 200.0);  // 20 tokens in 0.1 s of fake time
 }
 
 }  // namespace

@@ -76,6 +76,29 @@ TEST(BertNormalizerTest, ReordersCombiningMarksAndSpansStayWithPositions) {
   EXPECT_EQ(stripped.spans, (Spans{{0, 2}}));
 }
 
+TEST(BertNormalizerTest, SortsALongRunOfMarksStablyByClass) {
+  // x, then 20000 marks in descending class order: U+1D16D (class 226) and
+  // U+1D165 (class 216), spacing marks that accent stripping keeps; then y.
+  // Canonical ordering moves every 216 before every 226 (a stable sort, in
+  // O(K log K): an insertion sort took seconds on such runs), and each
+  // position keeps the span of the input character at that position.
+  std::string text = "x";
+  constexpr int kEach = 10000;
+  for (int i = 0; i < kEach; ++i) text += "\xF0\x9D\x85\xAD";
+  for (int i = 0; i < kEach; ++i) text += "\xF0\x9D\x85\xA5";
+  text += "y";
+  const Normalized n = Normalize(text, {.lowercase = false});
+  ASSERT_EQ(n.text.size(), 2u + 2 * kEach);
+  EXPECT_EQ(n.text.front(), U'x');
+  for (int i = 0; i < kEach; ++i) ASSERT_EQ(n.text[1 + i], U'\U0001D165') << i;
+  for (int i = 0; i < kEach; ++i) ASSERT_EQ(n.text[1 + kEach + i], U'\U0001D16D') << i;
+  EXPECT_EQ(n.text.back(), U'y');
+  for (size_t i = 1; i + 1 < n.spans.size(); ++i) {
+    const auto start = static_cast<uint32_t>(1 + 4 * (i - 1));
+    ASSERT_EQ(n.spans[i], (std::pair<uint32_t, uint32_t>{start, start + 4})) << i;
+  }
+}
+
 TEST(BertPreTokenizerTest, SplitsOnWhitespaceAndIsolatesPunctuation) {
   std::vector<Utf8Char> chars;
   ASSERT_TRUE(DecodeUtf8("  don't  stop!!x ", 0, &chars).ok());

@@ -249,5 +249,72 @@ TEST(WordPieceTokenizerTest, CreateRejectsBadOptionsAndVocabularies) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Pieces (text_segments.h): special tokens, words and [UNK]s that straddle a
+// 64 KiB piece boundary come out as from an uncut text.
+TEST(WordPieceTokenizerTest, LongTextsCutIntoPiecesGiveTheUncutTokens) {
+  auto t = MakeTokenizer();
+  const std::string unit = "hello [MASK] world, unaffable ";  // 30 bytes
+  const Encoding one = MustEncode(*t, unit, {.add_special_tokens = false});
+  std::string text;
+  while (text.size() < 300000) text += unit;
+  // Every alignment of the unit against the boundaries comes up somewhere.
+  const Encoding e = MustEncode(*t, text, {.add_special_tokens = false});
+  const size_t repeats = text.size() / unit.size();
+  ASSERT_EQ(e.size(), repeats * one.size());
+  for (size_t i = 0; i < e.size(); ++i) {
+    ASSERT_EQ(e.ids[i], one.ids[i % one.size()]) << i;
+    ASSERT_EQ(e.offsets[i].first, one.offsets[i % one.size()].first + (i / one.size()) * unit.size());
+  }
+}
+
+TEST(WordPieceTokenizerTest, AWordLongerThanAPieceIsOneUnknown) {
+  auto t = MakeTokenizer();
+  // 200 KiB without a word boundary: the pieces cut it (a forced cut), and
+  // the halves' [UNK]s are joined into the one [UNK] of the whole word.
+  const std::string text = "hello " + std::string(200 << 10, 'a') + " world";
+  const Encoding e = MustEncode(*t, text, {.add_special_tokens = false});
+  EXPECT_THAT(e.ids, ElementsAre(5, 1, 6));
+  EXPECT_EQ(e.offsets[1], (std::pair<uint32_t, uint32_t>{6, 6 + (200 << 10)}));
+}
+
+TEST(WordPieceTokenizerTest, StopsSoonAfterTheLimitUnlessTheEndIsKept) {
+  auto t = MakeTokenizer();
+  std::string text;
+  while (text.size() < (4u << 20)) text += "hello world ";  // 4 MiB, 64 pieces
+  int pieces = 0;
+  auto counting = [&pieces] {
+    ++pieces;
+    return false;
+  };
+  auto right = t->Encode(text, {.max_length = 10, .truncation = Truncation::kRight,
+                                .should_stop = counting});
+  ASSERT_TRUE(right.ok());
+  EXPECT_EQ(right->size(), 10u);
+  EXPECT_TRUE(right->truncated);
+  EXPECT_EQ(pieces, 1);
+  pieces = 0;
+  auto none = t->Encode(text, {.max_length = 10, .should_stop = counting});
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(none.status().message()), HasSubstr("at least"));
+  EXPECT_EQ(pieces, 1);
+  pieces = 0;
+  auto left = t->Encode(text, {.max_length = 10, .truncation = Truncation::kLeft,
+                               .should_stop = counting});
+  ASSERT_TRUE(left.ok());
+  EXPECT_GE(pieces, 64);  // the kept tokens are at the end
+  EXPECT_THAT(left->ids, ElementsAre(2, 5, 6, 5, 6, 5, 6, 5, 6, 3));
+  EXPECT_EQ(left->offsets[8].second, text.size() - 1);
+}
+
+TEST(WordPieceTokenizerTest, ShouldStopCancelsBetweenPieces) {
+  auto t = MakeTokenizer();
+  std::string text;
+  while (text.size() < (1u << 20)) text += "hello world ";
+  int pieces = 0;
+  auto e = t->Encode(text, {.should_stop = [&pieces] { return ++pieces > 3; }});
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(pieces, 4);
+}
+
 }  // namespace
 }  // namespace lion::tokenizer
