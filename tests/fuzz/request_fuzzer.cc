@@ -22,13 +22,13 @@
 #include "absl/strings/str_cat.h"
 #include "server/api/served_model.h"
 #include "server/api/tasks.h"
+#include "server/config/server_options.h"
 #include "server/runtime/torch_model.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace lion::fuzz {
 namespace {
 
-constexpr int64_t kServerMaxInputTokens = 8192;  // the --max_input_tokens default
 constexpr int64_t kMaxForwardTokens = 512;
 constexpr size_t kMaxErrorBytes = 1024;
 
@@ -45,12 +45,17 @@ Served* Load(const std::string& name) {
   auto model = runtime::LoadTorchModel(dir, options);
   CheckSetup(model.status(), name.c_str());
   s->model = *std::move(model);
+  // As lion-serve serves it with its default flags (server/main.cc).
+  const config::ServerOptions flags;
   s->served.description = s->model->description();
-  const int64_t own = s->served.description.max_input_tokens;
-  s->served.max_input_tokens =
-      own > 0 ? std::min(own, kServerMaxInputTokens) : kServerMaxInputTokens;
-  if (s->served.description.architecture != "lion_vit") {
-    auto tokenizer = api::LoadTokenizer(dir);
+  const runtime::ModelDescription& d = s->served.description;
+  s->served.max_input_tokens = d.max_input_tokens > 0
+                                   ? std::min(d.max_input_tokens, flags.max_input_tokens)
+                                   : flags.max_input_tokens;
+  s->served.max_text_bytes = flags.max_text_bytes;
+  s->served.max_response_bytes = flags.max_message_bytes;
+  if (d.architecture != "lion_vit") {
+    auto tokenizer = api::LoadTokenizer(dir, d.vocab_size);
     CheckSetup(tokenizer.status(), "tokenizer");
     s->served.tokenizer = *std::move(tokenizer);
   }
@@ -104,7 +109,7 @@ template <typename Task>
 void Run(const uint8_t* data, size_t size, Served& s) {
   typename Task::Req req;
   if (!req.ParseFromArray(data, static_cast<int>(size))) return;
-  auto built = Task::Build(req, s.served);
+  auto built = Task::Build(req, s.served, /*should_stop=*/{});
   if (!built.ok()) {
     const absl::StatusCode code = built.status().code();
     FUZZ_CHECK(
