@@ -5,7 +5,9 @@
 #
 # Result: target lion::torch (headers + libtorch_cpu/c10), and, when the wheel
 # has CUDA, lion::torch_cuda (libtorch_cuda/c10_cuda, linked --no-as-needed so
-# the CUDA backend registers itself at load time).
+# the CUDA backend registers itself at load time). Only builds with the CUDA
+# kernels (LionCuda.cmake) link lion::torch_cuda: a CPU-only build links
+# libtorch_cpu and libc10 alone.
 if(NOT LION_PYTHON)
   if(DEFINED ENV{LION_VENV})
     set(LION_PYTHON "$ENV{LION_VENV}/bin/python")
@@ -45,8 +47,8 @@ if(EXISTS "${LION_TORCH_LIB_DIR}/libtorch_cuda.so")
   add_library(lion_torch_cuda INTERFACE)
   add_library(lion::torch_cuda ALIAS lion_torch_cuda)
   target_link_libraries(lion_torch_cuda INTERFACE lion_torch
-    "LINKER:--no-as-needed" "${LION_TORCH_LIB_DIR}/libtorch_cuda.so" "${LION_TORCH_LIB_DIR}/libc10_cuda.so"
-    "LINKER:--as-needed")
+    "-Wl,--no-as-needed" "${LION_TORCH_LIB_DIR}/libtorch_cuda.so" "${LION_TORCH_LIB_DIR}/libc10_cuda.so"
+    "-Wl,--as-needed")
   # libtorch_cuda needs the wheel's own NCCL/cuDNN (found at run time through
   # its RUNPATH); let the linker resolve them there, not in the toolkit.
   file(GLOB _lion_nvidia_libs "${LION_TORCH_DIR}/../nvidia/*/lib" "${LION_TORCH_DIR}/../nvidia/cu13/lib")

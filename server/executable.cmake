@@ -1,6 +1,9 @@
 # lion-serve: the server binary (included by server/CMakeLists.txt).
-execute_process(COMMAND git rev-parse --short HEAD WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-                OUTPUT_VARIABLE LION_GIT_SHA OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+# -DLION_GIT_SHA=... wins (an image build has no .git to read it from).
+if(NOT LION_GIT_SHA)
+  execute_process(COMMAND git rev-parse --short HEAD WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+                  OUTPUT_VARIABLE LION_GIT_SHA OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+endif()
 if(NOT LION_GIT_SHA)
   set(LION_GIT_SHA unknown)
 endif()

@@ -31,6 +31,7 @@
 #include "server/config/flags.h"
 #include "server/metrics/metrics_server.h"
 #include "server/runtime/calibration.h"
+#include "server/runtime/device_memory.h"
 #include "server/runtime/runner.h"
 #include "server/runtime/torch_model.h"
 
@@ -48,6 +49,7 @@ namespace lion {
 namespace {
 
 bool g_json_logs = false;
+std::string g_device = "cpu";  // --device, for the memory metric
 
 // One line per startup step and per error, text or JSON.
 void Log(const std::string& level, const std::string& message,
@@ -132,6 +134,7 @@ absl::StatusOr<std::unique_ptr<api::ServedModel>> StartModel(const std::string& 
   runtime::TorchModelOptions torch_options;
   torch_options.device = options.device;
   torch_options.threads = options.threads;
+  torch_options.dtype = options.dtype;
   ASSIGN_OR_RETURN(std::unique_ptr<runtime::Model> model,
                    OffMainThread([&] { return runtime::LoadTorchModel(dir, torch_options); }));
   auto served = std::make_unique<api::ServedModel>();
@@ -150,7 +153,8 @@ absl::StatusOr<std::unique_ptr<api::ServedModel>> StartModel(const std::string& 
                    OffMainThread([&] {
                      return CalibrationFor(*model, options, served->max_input_tokens);
                    }));
-  served->limits = runtime::ResolveLimits(options.form, cal);
+  served->limits = runtime::DeviceFormLimits(runtime::ResolveLimits(options.form, cal), d.device,
+                                             options.form.memory_budget_bytes);
   if (d.architecture != "lion_vit") {
     ASSIGN_OR_RETURN(served->tokenizer, api::LoadTokenizer(dir, d.vocab_size));
   }
@@ -175,6 +179,7 @@ void RecordMemory(metrics::Metrics* metrics) {
   const ProcessMemory memory = ReadProcessMemory();
   const int64_t total = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
   metrics->SetDeviceMemory("cpu", memory.resident_bytes, total, memory.peak_bytes);
+  if (g_device != "cpu") runtime::RecordDeviceMemory(metrics, g_device);
 }
 
 int Fail(const absl::Status& status) {
@@ -238,6 +243,7 @@ int Run(int argc, char** argv) {
   config::ServerOptions options = parsed->options;
   if (options.threads == 0) options.threads = std::max<long>(1, sysconf(_SC_NPROCESSORS_ONLN));
   g_json_logs = options.log_format == "json";
+  g_device = options.device;
   Log("INFO", "starting lion-serve", {{"version", LION_VERSION}, {"repository", options.model_repository},
                                       {"allocator", std::string(AllocatorName())}});
 

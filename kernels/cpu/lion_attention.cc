@@ -3,13 +3,16 @@
 // caught here and returned as INTERNAL (they must never unwind into callers).
 #include "lion/kernels/lion_attention.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <string>
 
-#include <ATen/Parallel.h>
-
 #include "absl/strings/str_cat.h"
 #include "cpu/forms.h"
+#if LION_HAVE_TORCH_CUDA
+#include "cuda/torch_dispatch.h"
+#endif
 
 namespace lion::kernels {
 namespace {
@@ -21,36 +24,49 @@ std::string ShapeString(const at::Tensor& t) {
   return s + "]";
 }
 
+bool IsCudaInputType(at::ScalarType t) {
+  return t == at::kFloat || t == at::kBFloat16 || t == at::kHalf;
+}
+
 absl::Status CheckInputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                          const at::Tensor& g, const at::Tensor& lengths,
                          const AttentionOptions& options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
   for (const auto* t : {&q, &k, &v, &g}) {
     if (!t->defined()) return absl::InvalidArgumentError("q, k, v and g must be defined");
-    if (t->scalar_type() != at::kFloat) {
-      return absl::InvalidArgumentError("q, k, v and g must be float32");
-    }
     if (t->device() != q.device()) {
       return absl::InvalidArgumentError("q, k, v and g must be on one device");
     }
+  }
+  if (g.scalar_type() != at::kFloat) return absl::InvalidArgumentError("g must be float32");
+  if (q.device().is_cuda()) {
+    if (!IsCudaInputType(q.scalar_type()) || k.scalar_type() != q.scalar_type() ||
+        v.scalar_type() != q.scalar_type()) {
+      return absl::InvalidArgumentError(
+          "on CUDA, q, k and v must share one dtype: float32, bfloat16 or float16");
+    }
+  } else if (q.scalar_type() != at::kFloat || k.scalar_type() != at::kFloat ||
+             v.scalar_type() != at::kFloat) {
+    return absl::InvalidArgumentError("q, k, v and g must be float32");
   }
   if (q.dim() != 4 || k.sizes() != q.sizes() || v.dim() != 4 || v.size(0) != q.size(0) ||
       v.size(1) != q.size(1) || v.size(2) != q.size(2) || g.dim() != 3 || g.size(0) != q.size(0) ||
       g.size(1) != q.size(1) || g.size(2) != q.size(2) || q.size(1) < 1 || q.size(3) < 1 ||
       v.size(3) < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "expected q, k [B,H,L,dk], v [B,H,L,dv], g [B,H,L]; got q ", ShapeString(q), " k ",
-        ShapeString(k), " v ", ShapeString(v), " g ", ShapeString(g)));
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected q, k [B,H,L,dk], v [B,H,L,dv], g [B,H,L]; got q ", ShapeString(q),
+                     " k ", ShapeString(k), " v ", ShapeString(v), " g ", ShapeString(g)));
   }
   if (lengths.defined()) {
     if (lengths.dim() != 1 || lengths.size(0) != q.size(0) || lengths.scalar_type() != at::kLong) {
       return absl::InvalidArgumentError(
           absl::StrCat("lengths must be int64 [B=", q.size(0), "], got ", ShapeString(lengths)));
     }
-    const at::Tensor l = lengths.cpu();
-    if (l.numel() > 0 && (l.min().item<int64_t>() < 0 || l.max().item<int64_t>() > q.size(2))) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("lengths must lie in [0, L=", q.size(2), "]"));
+    // Lengths already on a GPU are not read back (that would wait for the
+    // device): the CUDA kernels clamp them to [0, L].
+    if (lengths.device().is_cpu() && lengths.numel() > 0 &&
+        (lengths.min().item<int64_t>() < 0 || lengths.max().item<int64_t>() > q.size(2))) {
+      return absl::InvalidArgumentError(absl::StrCat("lengths must lie in [0, L=", q.size(2), "]"));
     }
   }
   return absl::OkStatus();
@@ -68,6 +84,15 @@ absl::StatusOr<NumDen> NumDenImpl(const at::Tensor& q_in, const at::Tensor& k_in
                                   bool finish) {
   const int64_t B = q_in.size(0), H = q_in.size(1), L = q_in.size(2);
   const int64_t dk = q_in.size(3), dv = v_in.size(3), R = B * H;
+  if (q_in.device().is_cuda()) {
+#if LION_HAVE_TORCH_CUDA
+    return internal::NumDenCuda(q_in, k_in, v_in, g_in, lengths, options, finish);
+#else
+    return absl::UnimplementedError(absl::StrCat("LION attention on ", q_in.device().str(),
+                                                 ": this binary was built without the CUDA kernels "
+                                                 "(configure with nvcc and a CUDA torch wheel)"));
+#endif
+  }
   if (!q_in.device().is_cpu()) {
     return absl::UnimplementedError(
         absl::StrCat("LION attention on ", q_in.device().str(), " is not built in this binary"));
@@ -110,10 +135,11 @@ absl::StatusOr<NumDen> NumDenImpl(const at::Tensor& q_in, const at::Tensor& k_in
   return nd;
 }
 
-// num / (den + eps); a form that finished its rows itself leaves den undefined.
-at::Tensor Finish(const NumDen& nd, const AttentionOptions& options) {
-  if (!options.normalize || !nd.den.defined()) return nd.num;
-  return nd.num / (nd.den + options.eps).unsqueeze(3);
+// num / (den + eps) in `dtype`; a form that finished its rows itself leaves den
+// undefined.
+at::Tensor Finish(const NumDen& nd, const AttentionOptions& options, at::ScalarType dtype) {
+  if (!options.normalize || !nd.den.defined()) return nd.num.to(dtype);
+  return (nd.num / (nd.den + options.eps).unsqueeze(3)).to(dtype);
 }
 
 }  // namespace
@@ -139,7 +165,7 @@ absl::StatusOr<at::Tensor> LionAttention(const at::Tensor& q, const at::Tensor& 
   try {
     absl::StatusOr<NumDen> nd = NumDenImpl(q, k, v, g, lengths, options, /*finish=*/true);
     if (!nd.ok()) return nd.status();
-    return Finish(*nd, options);
+    return Finish(*nd, options, q.scalar_type());
   } catch (const std::exception& e) {
     return absl::InternalError(
         absl::StrCat("LION attention (", FormName(options.form), " form) failed: ", e.what()));
@@ -152,7 +178,8 @@ absl::StatusOr<at::Tensor> LionAttentionMultiOrder(const at::Tensor& q, const at
                                                    const std::vector<at::Tensor>& g_orders,
                                                    const AttentionOptions& options) {
   if (orders.empty() || orders.size() != g_orders.size()) {
-    return absl::InvalidArgumentError("need one log-decay tensor per order, and at least one order");
+    return absl::InvalidArgumentError(
+        "need one log-decay tensor per order, and at least one order");
   }
   const int64_t L = q.defined() && q.dim() == 4 ? q.size(2) : -1;
   for (size_t m = 0; m < orders.size(); ++m) {
@@ -181,7 +208,7 @@ absl::StatusOr<at::Tensor> LionAttentionMultiOrder(const at::Tensor& q, const at
         den = den.defined() ? den + d_tok : d_tok;
       }
     }
-    return Finish(NumDen{num, den}, options);
+    return Finish(NumDen{num, den}, options, q.scalar_type());
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("LION multi-order attention failed: ", e.what()));
   }

@@ -32,6 +32,8 @@ const std::vector<Flag>& Flags() {
       {"metrics_address", "host:port of the Prometheus /metrics endpoint",
        LION_FIELD(std::string, metrics_address)},
       {"device", "cpu, cuda or cuda:N", LION_FIELD(std::string, device)},
+      {"dtype", "float32, bfloat16 or float16 (GPU): weights and activations; fp32 accumulation",
+       LION_FIELD(std::string, dtype)},
       {"threads", "intra-op CPU threads (0 = number of cores)", LION_FIELD(int64_t, threads)},
       {"max_batch_tokens", "padded tokens per batch (batch size x longest input)",
        LION_FIELD(int64_t, batching.max_batch_tokens)},

@@ -44,6 +44,12 @@ absl::Status ServerOptions::Validate() const {
   if (auto s = CheckAddress("grpc_address", grpc_address); !s.ok()) return s;
   if (auto s = CheckAddress("metrics_address", metrics_address); !s.ok()) return s;
   if (auto s = CheckDevice(device); !s.ok()) return s;
+  if (dtype != "float32" && dtype != "bfloat16" && dtype != "float16") {
+    return Bad("dtype", absl::StrCat("expected float32, bfloat16 or float16, got '", dtype, "'"));
+  }
+  if (dtype != "float32" && device == "cpu") {
+    return Bad("dtype", absl::StrCat(dtype, " needs --device=cuda"));
+  }
   const std::pair<absl::string_view, std::pair<int64_t, int64_t>> minimums[] = {
       {"threads", {threads, 0}},
       {"max_batch_tokens", {batching.max_batch_tokens, 1}},

@@ -47,6 +47,7 @@ struct ServerOptions {
   std::string grpc_address = "0.0.0.0:50051";
   std::string metrics_address = "0.0.0.0:9464";
   std::string device = "cpu";    // cpu | cuda | cuda:N
+  std::string dtype = "float32";  // float32 | bfloat16 | float16 (16-bit: GPU only)
   int64_t threads = 0;           // intra-op threads; 0 = number of cores
   int64_t max_input_tokens = 8192;  // per request, for models without a position limit
   // Longest text accepted, checked before tokenizing (bounds the work and

@@ -97,7 +97,11 @@ void Metrics::AddModel(const ModelLabels& l) {
             {"device", l.device}})
       .Set(1);
   for (const char* method : kMethods) {
-    requests_.Add({{"model", l.model}, {"method", method}, {"code", "OK"}});
+    // Every code a served model's calls end with, from zero: rate() over a
+    // series sees its first increment only if the series existed before.
+    for (const char* code : kCodes) {
+      requests_.Add({{"model", l.model}, {"method", method}, {"code", code}});
+    }
     request_duration_.Add({{"model", l.model}, {"method", method}}, SecondsBuckets());
   }
   queue_duration_.Add({{"model", l.model}}, SecondsBuckets());

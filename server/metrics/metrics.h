@@ -47,6 +47,11 @@ class Metrics {
                                              "Tokenize",       "ClassifyStream",
                                              "EmbedStream"};
   static constexpr const char* kForms[] = {"full", "chunk", "rnn"};
+  // The gRPC codes a model's calls can end with (docs/api.md), each a zero
+  // series of lion_requests_total per model and method from the start.
+  static constexpr const char* kCodes[] = {
+      "OK",           "INVALID_ARGUMENT", "FAILED_PRECONDITION", "RESOURCE_EXHAUSTED",
+      "DEADLINE_EXCEEDED", "CANCELLED",   "UNAVAILABLE",         "INTERNAL"};
 
   void AddModel(const ModelLabels& labels);
 

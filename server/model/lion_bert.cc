@@ -18,8 +18,8 @@ absl::StatusOr<std::unique_ptr<LionBert>> LionBert::Create(ModelConfig config, W
     ASSIGN_OR_RETURN(m->position_embeddings_, w.Get("embeddings.position_embeddings.weight",
                                                     {config.max_position_embeddings, D}));
   }
-  ASSIGN_OR_RETURN(m->token_type_embeddings_, w.Get("embeddings.token_type_embeddings.weight",
-                                                    {config.type_vocab_size, D}));
+  ASSIGN_OR_RETURN(m->token_type_embeddings_,
+                   w.Get("embeddings.token_type_embeddings.weight", {config.type_vocab_size, D}));
   ASSIGN_OR_RETURN(m->embeddings_norm_, LayerNorm::Load(w, "embeddings.layer_norm", D, eps));
   for (int64_t i = 0; i < config.num_layers; ++i) {
     const std::string p = absl::StrCat("layers.", i, ".");
@@ -28,10 +28,11 @@ absl::StatusOr<std::unique_ptr<LionBert>> LionBert::Create(ModelConfig config, W
     ASSIGN_OR_RETURN(l.key, Linear::Load(w, p + "attention.key", D, D));
     ASSIGN_OR_RETURN(l.value, Linear::Load(w, p + "attention.value", D, D));
     if (config.variant == "d") {
-      ASSIGN_OR_RETURN(l.decay, w.Get(p + "attention.decay", {H}));
+      ASSIGN_OR_RETURN(l.decay, w.GetFloat32(p + "attention.decay", {H}));
     }
     if (config.variant == "s") {
-      ASSIGN_OR_RETURN(l.decay_proj, Linear::Load(w, p + "attention.decay_proj", H, D));
+      ASSIGN_OR_RETURN(l.decay_proj,
+                       Linear::Load(w, p + "attention.decay_proj", H, D, /*float32=*/true));
     }
     if (config.layer_norm_after) {
       ASSIGN_OR_RETURN(l.attention_layer_norm, LayerNorm::Load(w, p + "attention.layer_norm", D,
@@ -60,7 +61,8 @@ absl::StatusOr<std::unique_ptr<LionBert>> LionBert::Create(ModelConfig config, W
 }
 
 absl::Status LionBert::CheckInput(const BatchInput& in) const {
-  if (!in.input_ids.defined() || in.input_ids.dim() != 2 || in.input_ids.scalar_type() != at::kLong) {
+  if (!in.input_ids.defined() || in.input_ids.dim() != 2 ||
+      in.input_ids.scalar_type() != at::kLong) {
     return absl::InvalidArgumentError("lion_bert needs input_ids int64 [B, L]");
   }
   const int64_t B = in.input_ids.size(0), L = in.input_ids.size(1);
@@ -72,8 +74,8 @@ absl::Status LionBert::CheckInput(const BatchInput& in) const {
   }
   const int64_t lo = in.input_ids.min().item<int64_t>(), hi = in.input_ids.max().item<int64_t>();
   if (lo < 0 || hi >= config().vocab_size) {
-    return absl::InvalidArgumentError(absl::StrCat("token ids must lie in [0, ", config().vocab_size,
-                                                   "); got ", lo < 0 ? lo : hi));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "token ids must lie in [0, ", config().vocab_size, "); got ", lo < 0 ? lo : hi));
   }
   if (config().use_position_embeddings && L > config().max_position_embeddings) {
     return absl::InvalidArgumentError(absl::StrCat("input of ", L, " tokens exceeds the model's ",
@@ -84,7 +86,8 @@ absl::Status LionBert::CheckInput(const BatchInput& in) const {
       (in.token_type_ids.sizes() != in.input_ids.sizes() ||
        in.token_type_ids.min().item<int64_t>() < 0 ||
        in.token_type_ids.max().item<int64_t>() >= config().type_vocab_size)) {
-    return absl::InvalidArgumentError("token_type_ids must match input_ids and the type vocabulary");
+    return absl::InvalidArgumentError(
+        "token_type_ids must match input_ids and the type vocabulary");
   }
   return absl::OkStatus();
 }
@@ -92,11 +95,13 @@ absl::Status LionBert::CheckInput(const BatchInput& in) const {
 at::Tensor LionBert::Attention(const Layer& l, const at::Tensor& x, const at::Tensor& lengths,
                                const ForwardOptions& options) const {
   const int64_t B = x.size(0), L = x.size(1), H = config().num_heads, dh = config().head_dim();
-  auto heads = [&](const at::Tensor& t) { return t.view({B, L, H, dh}).transpose(1, 2).contiguous(); };
+  auto heads = [&](const at::Tensor& t) {
+    return t.view({B, L, H, dh}).transpose(1, 2).contiguous();
+  };
   const at::Tensor q = heads(l.query(x)), k = heads(l.key(x)), v = heads(l.value(x));
   at::Tensor g;
   if (config().variant == "lit") {
-    g = at::zeros({B, H, L}, x.options());
+    g = at::zeros({B, H, L}, x.options().dtype(at::kFloat));
   } else if (config().variant == "d") {
     g = at::log_sigmoid(l.decay).view({1, H, 1}).expand({B, H, L}).contiguous();
   } else {
@@ -114,9 +119,11 @@ at::Tensor LionBert::Attention(const Layer& l, const at::Tensor& x, const at::Te
   return l.output(merged);
 }
 
-absl::StatusOr<Encoded> LionBert::Encode(const BatchInput& in, const ForwardOptions& options) const {
-  RETURN_IF_ERROR(CheckInput(in));
+absl::StatusOr<Encoded> LionBert::Encode(const BatchInput& input,
+                                         const ForwardOptions& options) const {
+  RETURN_IF_ERROR(CheckInput(input));
   try {
+    const BatchInput in = OnDevice(input);
     const int64_t L = in.input_ids.size(1);
     const at::Tensor types =
         in.token_type_ids.defined() ? in.token_type_ids : at::zeros_like(in.input_ids);
@@ -127,7 +134,8 @@ absl::StatusOr<Encoded> LionBert::Encode(const BatchInput& in, const ForwardOpti
     for (const Layer& l : layers_) {
       RETURN_IF_ERROR(CheckStop(options));
       const at::Tensor a = l.attention_norm(Attention(l, h, in.lengths, options) + h);
-      h = TokenSlices(a, [&l](const at::Tensor& t) { return l.ffn_norm(l.fc2(at::gelu(l.fc1(t))) + t); });
+      h = TokenSlices(
+          a, [&l](const at::Tensor& t) { return l.ffn_norm(l.fc2(at::gelu(l.fc1(t))) + t); });
     }
     const at::Tensor valid =
         at::arange(L, in.lengths.options()).unsqueeze(0).lt(in.lengths.unsqueeze(1));

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "lion/kernels/lion_attention_cuda.h"
 #include "server/common/status_macros.h"
 #include "server/model/lion_bert.h"
 #include "server/model/lion_vit.h"
@@ -20,11 +21,21 @@ absl::Status CheckStop(const ForwardOptions& options) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<LionModel>> LionModel::Load(const std::string& dir) {
+absl::StatusOr<std::unique_ptr<LionModel>> LionModel::Load(const std::string& dir,
+                                                           const LoadOptions& options) {
   ASSIGN_OR_RETURN(ModelConfig config, ModelConfig::FromFile(dir + "/config.json"));
+  if (options.dtype != at::kFloat && !options.device.is_cuda()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(dir, ": dtype ", c10::toString(options.dtype), " runs on a GPU only"));
+  }
+  if (options.device.is_cuda() && config.head_dim() > kernels::kCudaMaxHeadDim) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": head width ", config.head_dim(),
+                                                   " is wider than the CUDA kernels take (",
+                                                   kernels::kCudaMaxHeadDim, ")"));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> file,
                    SafetensorsFile::Open(dir + "/model.safetensors"));
-  Weights weights(file.get());
+  Weights weights(file.get(), at::TensorOptions().device(options.device).dtype(options.dtype));
   std::unique_ptr<LionModel> model;
   try {
     if (config.is_bert()) {
@@ -37,14 +48,25 @@ absl::StatusOr<std::unique_ptr<LionModel>> LionModel::Load(const std::string& di
   }
   RETURN_IF_ERROR(weights.CheckAllUsed());
   RETURN_IF_ERROR(file->CheckUnchanged());
+  model->placement_ = options;
   return model;
+}
+
+BatchInput LionModel::OnDevice(const BatchInput& in) const {
+  auto move = [this](const at::Tensor& t) {
+    return t.defined() ? t.to(placement_.device, /*non_blocking=*/true) : t;
+  };
+  BatchInput out{move(in.input_ids), move(in.lengths), move(in.token_type_ids), move(in.pixels)};
+  if (out.pixels.defined()) out.pixels = out.pixels.to(placement_.dtype);
+  return out;
 }
 
 at::Tensor LionModel::Pool(const Encoded& encoded, PoolingKind kind) const {
   if (kind == PoolingKind::kCls) return encoded.hidden.select(1, 0);
   // Rows past a length are already 0, so the sum is over real tokens only.
   const at::Tensor n = encoded.lengths.to(at::kFloat).clamp_min(1).unsqueeze(1);
-  return encoded.hidden.sum(1) / n;
+  return at::sum(encoded.hidden, {1}, /*keepdim=*/false, at::kFloat) /
+         n;  // fp32 sum for 16-bit models
 }
 
 absl::StatusOr<at::Tensor> LionModel::MlmLogits(const at::Tensor&) const {

@@ -1,7 +1,11 @@
 // A loaded LION model (lion-spec section 8) on LibTorch: LionBert or LionVit
 // behind one interface, built from a model directory (docs/model-format.md).
-// Weights are read once into memory the process owns (one fp32 copy each):
-// the model does not depend on model.safetensors after Load returns.
+// Weights are read once from model.safetensors into memory the process owns
+// (one fp32 copy each; the model does not depend on the file after Load
+// returns). On a GPU they are then copied there once, in the model's dtype
+// (float32, bfloat16 or float16; the decay parameters stay float32), and the
+// dense layers run there through LibTorch (cuBLAS, float32 accumulation:
+// docs/gpu.md).
 #ifndef LION_SERVER_MODEL_LION_MODEL_H_
 #define LION_SERVER_MODEL_LION_MODEL_H_
 
@@ -36,8 +40,15 @@ struct BatchInput {
   at::Tensor pixels;
 };
 
+// Where a model lives and in which dtype.
+struct LoadOptions {
+  at::Device device = at::kCPU;
+  at::ScalarType dtype = at::kFloat;  // kFloat, kBFloat16 or kHalf (16-bit: CUDA only)
+};
+
 // hidden [B, L, D]: final hidden states (BERT: last layer; ViT: after the final
-// LayerNorm), rows past a sequence's length are 0. lengths [B] int64.
+// LayerNorm), rows past a sequence's length are 0. lengths [B] int64. Both on
+// the model's device, hidden in its dtype.
 struct Encoded {
   at::Tensor hidden;
   at::Tensor lengths;
@@ -53,15 +64,21 @@ class LionModel {
 
   // Loads config.json and model.safetensors from `dir`. Errors name the file
   // and tensor: NOT_FOUND for missing files, INVALID_ARGUMENT for a bad config,
-  // missing/mis-shaped/unexpected tensors or NaN/infinite weights; ABORTED
-  // when model.safetensors changed while it was being read.
-  static absl::StatusOr<std::unique_ptr<LionModel>> Load(const std::string& dir);
+  // missing/mis-shaped/unexpected tensors, NaN/infinite weights, a 16-bit
+  // dtype on the CPU, or heads wider than the CUDA kernels take; ABORTED when
+  // model.safetensors changed while it was being read; INTERNAL when copying
+  // to the device fails.
+  static absl::StatusOr<std::unique_ptr<LionModel>> Load(const std::string& dir,
+                                                         const LoadOptions& options = {});
 
   const ModelConfig& config() const { return config_; }
+  const LoadOptions& placement() const { return placement_; }
 
   // INVALID_ARGUMENT for inputs the model cannot take (ids out of range,
   // too long for a position table, wrong image size); INTERNAL when LibTorch
-  // throws (with the model's architecture in the message).
+  // throws (with the model's architecture in the message). Inputs may be on
+  // the CPU (pinned memory for a GPU model: they are checked there and copied
+  // without blocking) or on the model's device.
   virtual absl::StatusOr<Encoded> Encode(const BatchInput& input,
                                          const ForwardOptions& options) const = 0;
 
@@ -79,9 +96,13 @@ class LionModel {
 
  protected:
   explicit LionModel(ModelConfig config) : config_(std::move(config)) {}
+  // The batch on the model's device: copies from (pinned) host memory are
+  // queued without blocking.
+  BatchInput OnDevice(const BatchInput& input) const;
 
  private:
   const ModelConfig config_;
+  LoadOptions placement_;
 };
 
 // Attention options of one model family for one forward.

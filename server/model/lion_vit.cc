@@ -11,10 +11,12 @@ namespace lion::model {
 std::pair<std::vector<int64_t>, std::vector<int64_t>> SnakeOrders(int64_t rows, int64_t cols) {
   std::vector<int64_t> row_snake = {0}, col_snake = {0};
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t i = 0; i < cols; ++i) row_snake.push_back(1 + r * cols + (r % 2 ? cols - 1 - i : i));
+    for (int64_t i = 0; i < cols; ++i)
+      row_snake.push_back(1 + r * cols + (r % 2 ? cols - 1 - i : i));
   }
   for (int64_t c = 0; c < cols; ++c) {
-    for (int64_t i = 0; i < rows; ++i) col_snake.push_back(1 + (c % 2 ? rows - 1 - i : i) * cols + c);
+    for (int64_t i = 0; i < rows; ++i)
+      col_snake.push_back(1 + (c % 2 ? rows - 1 - i : i) * cols + c);
   }
   return {row_snake, col_snake};
 }
@@ -41,10 +43,10 @@ absl::StatusOr<std::unique_ptr<LionVit>> LionVit::Create(ModelConfig config, Wei
       Decay& d = order == 0 ? b.decay : b.decay2;
       const std::string name = pre + (order == 0 ? "attn.decay" : "attn.decay2");
       if (config.variant == "d") {
-        ASSIGN_OR_RETURN(d.a, w.Get(name, {H}));
+        ASSIGN_OR_RETURN(d.a, w.GetFloat32(name, {H}));
       }
       if (config.variant == "s") {
-        ASSIGN_OR_RETURN(d.proj, Linear::Load(w, name + "_proj", H, D));
+        ASSIGN_OR_RETURN(d.proj, Linear::Load(w, name + "_proj", H, D, /*float32=*/true));
       }
     }
     ASSIGN_OR_RETURN(b.proj, Linear::Load(w, pre + "attn.proj", D, D));
@@ -81,7 +83,7 @@ absl::Status LionVit::CheckInput(const BatchInput& in) const {
 
 at::Tensor LionVit::LogDecay(const Decay& d, const at::Tensor& xn) const {
   const int64_t B = xn.size(0), N = xn.size(1), H = config().num_heads;
-  if (config().variant == "lit") return at::zeros({B, H, N}, xn.options());
+  if (config().variant == "lit") return at::zeros({B, H, N}, xn.options().dtype(at::kFloat));
   if (config().variant == "d") return at::log_sigmoid(d.a).view({1, H, 1}).expand({B, H, N});
   return -at::softplus(d.proj(xn).transpose(1, 2));  // lambda = 1 - sigmoid(z)
 }
@@ -113,7 +115,7 @@ at::Tensor LionVit::Attention(const Block& b, const at::Tensor& xn, int64_t rows
     std::vector<at::Tensor> gs;
     for (int m = 0; m < 2; ++m) {  // decays in token order, permuted into curve order
       const at::Tensor g = LogDecay(m == 0 ? b.decay : b.decay2, xn);
-      gs.push_back(cls_decay_one(g.index_select(2, orders[m])));
+      gs.push_back(cls_decay_one(g.index_select(2, orders[m].to(g.device()))));
     }
     y = kernels::LionAttentionMultiOrder(q, k, v, orders, gs, o);
   }
@@ -121,9 +123,11 @@ at::Tensor LionVit::Attention(const Block& b, const at::Tensor& xn, int64_t rows
   return b.proj(y->transpose(1, 2).reshape({B, N, H * dh}));
 }
 
-absl::StatusOr<Encoded> LionVit::Encode(const BatchInput& in, const ForwardOptions& options) const {
-  RETURN_IF_ERROR(CheckInput(in));
+absl::StatusOr<Encoded> LionVit::Encode(const BatchInput& input,
+                                        const ForwardOptions& options) const {
+  RETURN_IF_ERROR(CheckInput(input));
   try {
+    const BatchInput in = OnDevice(input);
     const int64_t p = config().patch_size, B = in.pixels.size(0);
     const int64_t rows = in.pixels.size(2) / p, cols = in.pixels.size(3) / p;
     at::Tensor x = at::conv2d(in.pixels, patch_weight_, patch_bias_, {p, p})
@@ -134,9 +138,10 @@ absl::StatusOr<Encoded> LionVit::Encode(const BatchInput& in, const ForwardOptio
     for (const Block& b : blocks_) {
       RETURN_IF_ERROR(CheckStop(options));
       x = x + Attention(b, b.norm1(x), rows, cols, options);
-      x = TokenSlices(x, [&b](const at::Tensor& t) { return t + b.fc2(at::gelu(b.fc1(b.norm2(t)))); });
+      x = TokenSlices(x,
+                      [&b](const at::Tensor& t) { return t + b.fc2(at::gelu(b.fc1(b.norm2(t)))); });
     }
-    const at::Tensor lengths = at::full({B}, x.size(1), at::kLong);
+    const at::Tensor lengths = at::full({B}, x.size(1), x.options().dtype(at::kLong));
     return Encoded{norm_(x), lengths};
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("lion_vit forward failed: ", e.what()));

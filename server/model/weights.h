@@ -16,27 +16,39 @@
 namespace lion::model {
 
 // Borrows the file (it must outlive this object). Not thread-safe; used only
-// while loading.
+// while loading. `target` is where the model's weights live (device and
+// dtype); on the CPU in float32 they are the tensors read from the file, not
+// copied again.
 class Weights {
  public:
-  explicit Weights(const SafetensorsFile* file) : file_(file) {}
+  explicit Weights(const SafetensorsFile* file,
+                   at::TensorOptions target = at::TensorOptions().dtype(at::kFloat))
+      : file_(file), target_(target) {}
 
-  // The float32 tensor `name` of exactly `shape`; errors name the tensor.
-  // A NaN or infinite value is INVALID_ARGUMENT (count and first index).
+  // The tensor `name` of exactly `shape`, on the target device in the target
+  // dtype; errors name the tensor. A NaN or infinite value in the file is
+  // INVALID_ARGUMENT (count and first index).
   absl::StatusOr<at::Tensor> Get(const std::string& name, const std::vector<int64_t>& shape);
+  // The same on the target device but kept float32, for the decay parameters:
+  // log-decays are summed over whole sequences, so they are computed in fp32
+  // whatever the model's dtype.
+  absl::StatusOr<at::Tensor> GetFloat32(const std::string& name, const std::vector<int64_t>& shape);
   // INVALID_ARGUMENT listing every stored tensor that no Get asked for.
   absl::Status CheckAllUsed() const;
 
  private:
   const SafetensorsFile* file_;
+  const at::TensorOptions target_;
   std::set<std::string> used_;
 };
 
 // y = x W^T + b. Copyable (tensors share storage).
 struct Linear {
   at::Tensor weight, bias;
-  static absl::StatusOr<Linear> Load(Weights& w, const std::string& prefix, int64_t out,
-                                     int64_t in);
+  // float32: keep the weights in float32 on the target device (decay
+  // projections); the input is then converted to float32 too.
+  static absl::StatusOr<Linear> Load(Weights& w, const std::string& prefix, int64_t out, int64_t in,
+                                     bool float32 = false);
   at::Tensor operator()(const at::Tensor& x) const;
 };
 

@@ -26,6 +26,10 @@ struct FormLimits {
   int64_t chunk_size = 64;
   int64_t rnn_min_tokens = 0;  // 0 = RNN only when memory demands it
   int64_t memory_budget_bytes = int64_t{1} << 30;
+  // The model runs on a GPU: memory is the CUDA kernels' (their workspace and
+  // outputs, all O(L): the full form has no L x L buffer there), and the full
+  // form's reach is the calibrated full_max_tokens alone.
+  bool cuda = false;
   // Thresholds for a batch of one request (a lone request and a batch can
   // favour different forms); unset = the ones above.
   std::optional<FormThresholds> single;
@@ -46,6 +50,16 @@ struct AttentionDims {
 // rows but O(L^2) time, which the calibrated full_max_tokens bounds.
 int64_t AttentionMemoryBytes(kernels::Form form, const AttentionDims& dims, int64_t batch,
                              int64_t length, int64_t chunk_size);
+// The same on a GPU: per order, the CUDA kernels' workspace
+// (kernels::LionAttentionCudaWorkspaceBytes) plus float32 [num | den] rows.
+int64_t CudaAttentionMemoryBytes(kernels::Form form, const AttentionDims& dims, int64_t batch,
+                                 int64_t length);
+
+// The memory budget on a GPU with `free_bytes` free once the model is loaded:
+// half of it (the rest for the dense layers' activations and the allocator's
+// slack), unless --memory_budget_bytes was given a value other than its
+// default (a CPU-sized figure), which then holds, capped at the free memory.
+int64_t GpuMemoryBudget(int64_t free_bytes, int64_t flag_bytes, int64_t default_flag_bytes);
 
 kernels::Form ChooseForm(const FormLimits& limits, const AttentionDims& dims, int64_t batch,
                          int64_t padded_length);

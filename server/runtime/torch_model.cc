@@ -1,24 +1,36 @@
 #include "server/runtime/torch_model.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <c10/core/DeviceGuard.h>
 #include <c10/core/InferenceMode.h>
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "server/common/status_macros.h"
 #include "server/model/lion_model.h"
+#include "server/runtime/device.h"
+#include "server/runtime/host_outputs.h"
 
 namespace lion::runtime {
 namespace {
 
+// A host float32 tensor (or a slice of one) as a vector.
 std::vector<float> ToVector(const at::Tensor& t) {
-  const at::Tensor c = t.to(at::kFloat).contiguous();
+  const at::Tensor c = t.contiguous();
   return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+at::ScalarType TorchType(kernels::DType d) {
+  return d == kernels::DType::kFloat32    ? at::kFloat
+         : d == kernels::DType::kBFloat16 ? at::kBFloat16
+                                          : at::kHalf;
 }
 
 ModelDescription Describe(const model::ModelConfig& c, const std::string& name,
@@ -49,7 +61,10 @@ ModelDescription Describe(const model::ModelConfig& c, const std::string& name,
 class TorchModel final : public Model {
  public:
   TorchModel(std::unique_ptr<model::LionModel> m, ModelDescription d, int threads)
-      : model_(std::move(m)), description_(std::move(d)), threads_(threads) {}
+      : model_(std::move(m)),
+        description_(std::move(d)),
+        threads_(threads),
+        device_(model_->placement().device) {}
 
   const ModelDescription& description() const override { return description_; }
 
@@ -60,6 +75,9 @@ class TorchModel final : public Model {
       return absl::InvalidArgumentError("one output request per input");
     }
     c10::InferenceMode guard;
+    // The runner thread's current CUDA device is the model's.
+    const c10::OptionalDeviceGuard device_guard(
+        device_.is_cuda() ? std::optional<c10::Device>(device_) : std::nullopt);
     // The intra-op thread count is per calling thread in LibTorch's OpenMP
     // build: set it on whichever thread runs the model (the runner).
     if (threads_ > 0 && at::get_num_threads() != threads_) at::set_num_threads(threads_);
@@ -70,8 +88,9 @@ class TorchModel final : public Model {
     for (size_t i = 0; i < inputs.size(); ++i) {
       const bool image = inputs[i]->is_image();
       if (image != model_->config().is_vit()) {
-        return absl::InvalidArgumentError(absl::StrCat("model ", description_.name, " takes ",
-                                                       image ? "text, not images" : "images, not text"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("model ", description_.name, " takes ",
+                         image ? "text, not images" : "images, not text"));
       }
       groups[image ? std::make_pair(inputs[i]->height, inputs[i]->width) : std::make_pair(0L, 0L)]
           .push_back(i);
@@ -83,13 +102,17 @@ class TorchModel final : public Model {
   }
 
  private:
+  // The batch in host memory: pinned for a GPU model, so that the model's
+  // copies to the device do not block.
   absl::StatusOr<model::BatchInput> Collate(const std::vector<const SequenceInput*>& inputs,
                                             const std::vector<size_t>& members) const {
     model::BatchInput batch;
     const int64_t B = static_cast<int64_t>(members.size());
+    const at::TensorOptions host = at::TensorOptions().pinned_memory(device_.is_cuda());
     if (model_->config().is_vit()) {
       const SequenceInput& first = *inputs[members[0]];
-      batch.pixels = at::empty({B, first.channels, first.height, first.width}, at::kFloat);
+      batch.pixels =
+          at::empty({B, first.channels, first.height, first.width}, host.dtype(at::kFloat));
       for (int64_t b = 0; b < B; ++b) {
         const SequenceInput& in = *inputs[members[b]];
         if (static_cast<int64_t>(in.pixels.size()) != in.channels * in.height * in.width) {
@@ -101,8 +124,8 @@ class TorchModel final : public Model {
     }
     int64_t L = 1;
     for (size_t i : members) L = std::max<int64_t>(L, inputs[i]->token_ids.size());
-    batch.input_ids = at::full({B, L}, model_->config().pad_token_id, at::kLong);
-    batch.lengths = at::empty({B}, at::kLong);
+    batch.input_ids = at::empty({B, L}, host.dtype(at::kLong)).fill_(model_->config().pad_token_id);
+    batch.lengths = at::empty({B}, host.dtype(at::kLong));
     for (int64_t b = 0; b < B; ++b) {
       const std::vector<int32_t>& ids = inputs[members[b]]->token_ids;
       if (ids.empty()) return absl::InvalidArgumentError("empty token sequence");
@@ -120,49 +143,54 @@ class TorchModel final : public Model {
     try {
       ASSIGN_OR_RETURN(model::BatchInput batch, Collate(inputs, members));
       ASSIGN_OR_RETURN(model::Encoded enc, model_->Encode(batch, fo));
-      bool want_logits = false;
-      for (size_t i : members) want_logits |= outputs[i]->logits;
-      at::Tensor logits;
-      if (want_logits) {
-        ASSIGN_OR_RETURN(logits, model_->ClassLogits(enc));
-      }
-      std::map<model::PoolingKind, at::Tensor> pooled;
-      // MLM rows of every request, gathered for one head call.
-      std::vector<int64_t> mlm_rows;
+      const int64_t B = static_cast<int64_t>(members.size());
       const int64_t L = enc.hidden.size(1), D = enc.hidden.size(2);
+      // True lengths, read on the host (the device copy would need a wait).
+      const at::Tensor lengths =
+          batch.lengths.defined() ? batch.lengths : at::full({B}, L, at::kLong);
+      // Every output the batch asks for, registered for one copy to the host.
+      HostOutputs out;
+      std::optional<size_t> logits, hidden, mlm;
+      std::map<model::PoolingKind, size_t> pooled;
+      std::vector<int64_t> mlm_rows;  // MLM rows of every request, for one head call
       for (size_t b = 0; b < members.size(); ++b) {
-        const OutputRequest& out = *outputs[members[b]];
-        const int64_t n = enc.lengths[b].item<int64_t>();
-        for (int32_t p : out.mlm_positions) {
+        const OutputRequest& o = *outputs[members[b]];
+        const int64_t n = lengths[b].item<int64_t>();
+        if (o.logits && !logits) {
+          ASSIGN_OR_RETURN(at::Tensor t, model_->ClassLogits(enc));
+          logits = out.Add(t);
+        }
+        if (o.pooled && !pooled.count(PoolingOf(o))) {
+          pooled[PoolingOf(o)] = out.Add(model_->Pool(enc, PoolingOf(o)));
+        }
+        if (o.token_embeddings && !hidden) hidden = out.Add(enc.hidden);
+        for (int32_t p : o.mlm_positions) {
           if (p < 0 || p >= n) {
-            return absl::InvalidArgumentError(absl::StrCat("mask position ", p, " outside [0, ", n, ")"));
+            return absl::InvalidArgumentError(
+                absl::StrCat("mask position ", p, " outside [0, ", n, ")"));
           }
           mlm_rows.push_back(static_cast<int64_t>(b) * L + p);
         }
       }
-      at::Tensor mlm;
       if (!mlm_rows.empty()) {
-        const at::Tensor rows = enc.hidden.reshape({-1, D}).index_select(0, at::tensor(mlm_rows, at::kLong));
-        ASSIGN_OR_RETURN(mlm, model_->MlmLogits(rows));
+        const at::Tensor index = at::tensor(mlm_rows, at::kLong).to(device_);
+        ASSIGN_OR_RETURN(at::Tensor t,
+                         model_->MlmLogits(enc.hidden.reshape({-1, D}).index_select(0, index)));
+        mlm = out.Add(t);
       }
+      out.Fetch();
       int64_t mlm_next = 0;
       for (size_t b = 0; b < members.size(); ++b) {
-        const OutputRequest& out = *outputs[members[b]];
+        const OutputRequest& o = *outputs[members[b]];
         SequenceOutput& res = results[members[b]];
-        const int64_t n = enc.lengths[b].item<int64_t>();
-        if (out.logits) res.logits = ToVector(logits[b]);
-        if (out.pooled) {
-          const model::PoolingKind kind =
-              out.pooling == Pooling::kDefault ? model_->default_pooling()
-              : out.pooling == Pooling::kCls   ? model::PoolingKind::kCls
-                                               : model::PoolingKind::kMean;
-          if (!pooled.count(kind)) pooled[kind] = model_->Pool(enc, kind);
-          res.pooled = ToVector(pooled[kind][b]);
-        }
-        if (out.token_embeddings) res.token_embeddings = ToVector(enc.hidden[b].narrow(0, 0, n));
-        if (!out.mlm_positions.empty()) {
-          const int64_t k = static_cast<int64_t>(out.mlm_positions.size());
-          res.mlm_logits = ToVector(mlm.narrow(0, mlm_next, k));
+        const int64_t n = lengths[b].item<int64_t>();
+        if (o.logits) res.logits = ToVector(out.host(*logits)[b]);
+        if (o.pooled) res.pooled = ToVector(out.host(pooled.at(PoolingOf(o)))[b]);
+        if (o.token_embeddings)
+          res.token_embeddings = ToVector(out.host(*hidden)[b].narrow(0, 0, n));
+        if (!o.mlm_positions.empty()) {
+          const int64_t k = static_cast<int64_t>(o.mlm_positions.size());
+          res.mlm_logits = ToVector(out.host(*mlm).narrow(0, mlm_next, k));
           mlm_next += k;
         }
       }
@@ -172,26 +200,43 @@ class TorchModel final : public Model {
     }
   }
 
+  model::PoolingKind PoolingOf(const OutputRequest& o) const {
+    return o.pooling == Pooling::kDefault ? model_->default_pooling()
+           : o.pooling == Pooling::kCls   ? model::PoolingKind::kCls
+                                          : model::PoolingKind::kMean;
+  }
+
   const std::unique_ptr<model::LionModel> model_;
   const ModelDescription description_;
-  const int threads_;  // intra-op threads to use on whichever thread runs Forward
+  const int threads_;        // intra-op threads to use on whichever thread runs Forward
+  const at::Device device_;  // where the model's weights live
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Model>> LoadTorchModel(const std::string& model_dir,
                                                       const TorchModelOptions& options) {
-  if (options.device != "cpu") {
-    return absl::UnimplementedError(absl::StrCat(
-        "device ", options.device, ": the model code runs on the CPU in this build"));
-  }
+  ASSIGN_OR_RETURN(const DeviceSpec device, ParseDevice(options.device));
+  ASSIGN_OR_RETURN(const kernels::DType dtype, ParseDType(options.dtype));
+  RETURN_IF_ERROR(CheckDeviceUsable(device, CurrentCudaSupport()));
   if (options.threads > 0) at::set_num_threads(options.threads);
-  ASSIGN_OR_RETURN(std::unique_ptr<model::LionModel> m, model::LionModel::Load(model_dir));
+  model::LoadOptions placement;
+  placement.dtype = TorchType(dtype);
+  if (device.is_cuda()) {
+    placement.device = at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(device.index));
+    // Dense layers of 16-bit models accumulate in float32 in cuBLAS (no
+    // reduced-precision split-K reductions).
+    at::globalContext().setAllowBF16ReductionCuBLAS(false);
+    at::globalContext().setAllowFP16ReductionCuBLAS(false);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<model::LionModel> m,
+                   model::LionModel::Load(model_dir, placement));
   std::string name = options.name;
   if (name.empty()) name = std::filesystem::path(model_dir).lexically_normal().filename().string();
   if (name.empty()) name = std::filesystem::path(model_dir).parent_path().filename().string();
   ModelDescription d = Describe(m->config(), name, model_dir);
-  d.device = options.device;
+  d.device = device.ToString();
+  d.dtype = options.dtype;
   return std::unique_ptr<Model>(new TorchModel(std::move(m), std::move(d), options.threads));
 }
 

@@ -30,6 +30,9 @@ TEST(MetricsTest, EveryContractFamilyIsPresentFromStartup) {
     EXPECT_THAT(text, HasSubstr(std::string("# TYPE ") + family + " ")) << family;
   }
   EXPECT_THAT(text, HasSubstr("lion_requests_total{code=\"OK\",method=\"Classify\",model=\"digits\"} 0"));
+  // Error codes too, so that rate() sees a code's first increment.
+  EXPECT_THAT(text, HasSubstr("lion_requests_total{code=\"INVALID_ARGUMENT\",method=\"EmbedStream\",model=\"digits\"} 0"));
+  EXPECT_THAT(text, HasSubstr("lion_requests_total{code=\"UNAVAILABLE\",method=\"Classify\",model=\"digits\"} 0"));
   EXPECT_THAT(text, HasSubstr("lion_form_batches_total{form=\"rnn\",model=\"digits\"} 0"));
   EXPECT_THAT(text, HasSubstr("lion_rejected_total{model=\"digits\",reason=\"unauthenticated\"} 0"));
   EXPECT_THAT(text, HasSubstr("lion_build_info{git_sha=\"abc123\",torch=\"2.15.0\",version=\"0.1.0\"} 1"));

@@ -4,6 +4,7 @@
 // handy for debugging a converted checkpoint.
 //
 //   lion-model-run MODEL_DIR INPUTS.safetensors OUTPUTS.safetensors [full|chunk|rnn] [CHUNK]
+//                  [cpu|cuda|cuda:N] [float32|bfloat16|float16]
 //
 // Inputs (F32): lion_bert: input_ids [B, L] and lengths [B] (ids stored as
 // floats, exact below 2^24), optional token_type_ids; lion_vit: pixel_values
@@ -16,10 +17,9 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "server/common/status_macros.h"
 #include "server/model/lion_model.h"
@@ -28,14 +28,16 @@
 namespace lion::model {
 namespace {
 
-absl::Status WriteSafetensors(const std::string& path, const std::map<std::string, at::Tensor>& ts) {
+absl::Status WriteSafetensors(const std::string& path,
+                              const std::map<std::string, at::Tensor>& ts) {
   nlohmann::json header = nlohmann::json::object();
   uint64_t offset = 0;
   std::vector<at::Tensor> data;
   for (const auto& [name, t] : ts) {
-    at::Tensor c = t.to(at::kFloat).contiguous();
+    at::Tensor c = t.to(at::kCPU).to(at::kFloat).contiguous();
     const uint64_t bytes = static_cast<uint64_t>(c.numel()) * 4;
-    header[name] = {{"dtype", "F32"}, {"shape", c.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {
+        {"dtype", "F32"}, {"shape", c.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
     data.push_back(c);
   }
@@ -54,7 +56,8 @@ absl::Status WriteSafetensors(const std::string& path, const std::map<std::strin
 absl::Status Run(int argc, char** argv) {
   if (argc < 4) {
     return absl::InvalidArgumentError(
-        "usage: lion-model-run MODEL_DIR INPUTS.safetensors OUTPUTS.safetensors [form] [chunk]");
+        "usage: lion-model-run MODEL_DIR INPUTS.safetensors OUTPUTS.safetensors [form] [chunk] "
+        "[device] [dtype]");
   }
   at::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
   ForwardOptions options;
@@ -62,7 +65,24 @@ absl::Status Run(int argc, char** argv) {
     return absl::InvalidArgumentError(std::string("unknown form ") + argv[4]);
   }
   if (argc > 5) options.chunk_size = std::stoll(argv[5]);
-  ASSIGN_OR_RETURN(std::unique_ptr<LionModel> model, LionModel::Load(argv[1]));
+  LoadOptions placement;
+  if (argc > 6) {
+    try {
+      placement.device = at::Device(argv[6]);
+    } catch (const std::exception& e) {
+      return absl::InvalidArgumentError(std::string("bad device ") + argv[6]);
+    }
+  }
+  if (argc > 7) {
+    const std::string dtype = argv[7];
+    if (dtype == "bfloat16")
+      placement.dtype = at::kBFloat16;
+    else if (dtype == "float16")
+      placement.dtype = at::kHalf;
+    else if (dtype != "float32")
+      return absl::InvalidArgumentError("bad dtype " + dtype);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<LionModel> model, LionModel::Load(argv[1], placement));
   ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> inputs, SafetensorsFile::Open(argv[2]));
   BatchInput batch;
   const ModelConfig& c = model->config();
@@ -89,8 +109,9 @@ absl::Status Run(int argc, char** argv) {
   // Every position's vocabulary logits, unless that would not fit (long inputs).
   if (c.is_bert() && c.has_mlm_head && B * L * c.vocab_size <= (int64_t{1} << 28)) {
     ASSIGN_OR_RETURN(at::Tensor logits, model->MlmLogits(enc.hidden.reshape({B * L, -1})));
-    const at::Tensor valid = at::arange(L).unsqueeze(0).lt(enc.lengths.unsqueeze(1)).unsqueeze(2);
-    out["mlm_logits"] = logits.view({B, L, -1}) * valid.to(at::kFloat);
+    const at::Tensor valid =
+        at::arange(L, enc.lengths.options()).unsqueeze(0).lt(enc.lengths.unsqueeze(1)).unsqueeze(2);
+    out["mlm_logits"] = logits.view({B, L, -1}) * valid.to(logits.scalar_type());
   }
   return WriteSafetensors(argv[3], out);
 }
