@@ -28,23 +28,14 @@ absl::Status CheckPerChannel(const std::vector<float>& values, int64_t channels,
   return absl::OkStatus();
 }
 
-// [0, 1]-scaled planar pixels from 8-bit RGB: 3 planes, or 1 luminance plane.
-std::vector<float> ToPlanes(const DecodedImage& image, int64_t channels) {
-  const int64_t pixels = image.width * image.height;
-  std::vector<float> planes(static_cast<size_t>(channels * pixels));
-  const uint8_t* rgb = image.rgb.data();
-  constexpr float kScale = 1.0f / 255.0f;
-  if (channels == 3) {
-    for (int64_t i = 0; i < pixels; ++i) {
-      for (int64_t c = 0; c < 3; ++c) planes[c * pixels + i] = rgb[i * 3 + c] * kScale;
-    }
-  } else {
-    for (int64_t i = 0; i < pixels; ++i) {
-      planes[i] =
-          (0.299f * rgb[i * 3] + 0.587f * rgb[i * 3 + 1] + 0.114f * rgb[i * 3 + 2]) * kScale;
-    }
-  }
-  return planes;
+// A client's shape for an error message: at most kMaxShown entries, so that a
+// shape of a million entries cannot make the message outgrow gRPC's metadata
+// limit (which turned the answer into RESOURCE_EXHAUSTED).
+std::string ShapeForMessage(absl::Span<const int64_t> shape) {
+  constexpr size_t kMaxShown = 8;
+  if (shape.size() <= kMaxShown) return absl::StrCat("[", absl::StrJoin(shape, ", "), "]");
+  return absl::StrCat("[", absl::StrJoin(shape.subspan(0, kMaxShown), ", "), ", ...] (",
+                      shape.size(), " dimensions)");
 }
 
 }  // namespace
@@ -71,10 +62,9 @@ absl::StatusOr<std::vector<float>> DecodeAndPreprocess(std::string_view encoded,
                                                        const ImageOptions& options) {
   RETURN_IF_ERROR(options.Validate());
   ASSIGN_OR_RETURN(DecodedImage image, DecodeImage(encoded, options.max_pixels));
-  std::vector<float> planes = ToPlanes(image, options.channels);
-  image.rgb = {};  // release the 8-bit copy before the resize allocates
-  std::vector<float> out = ResizeBilinear(planes, options.channels, image.height, image.width,
-                                          options.height, options.width);
+  // Straight from the 8-bit pixels: no full-size float copy of a large image.
+  std::vector<float> out = ResizeBilinearRgb8(image.rgb.data(), options.channels, image.height,
+                                              image.width, options.height, options.width);
   const int64_t plane = options.height * options.width;
   for (int64_t c = 0; c < options.channels; ++c) {
     const float mean = options.mean[c];
@@ -92,9 +82,8 @@ absl::Status ValidatePixels(absl::Span<const float> data, absl::Span<const int64
       absl::StrCat("[", options.channels, ", ", options.height, ", ", options.width, "]");
   if (shape.size() != 3 || shape[0] != options.channels || shape[1] != options.height ||
       shape[2] != options.width) {
-    return absl::InvalidArgumentError(absl::StrCat("image.pixels: shape [",
-                                                   absl::StrJoin(shape, ", "),
-                                                   "] does not match the model's ", expected));
+    return absl::InvalidArgumentError(absl::StrCat("image.pixels: shape ", ShapeForMessage(shape),
+                                                   " does not match the model's ", expected));
   }
   // The shape equals the validated options, so the product cannot overflow.
   const int64_t expected_size = options.channels * options.height * options.width;

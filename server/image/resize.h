@@ -1,4 +1,4 @@
-// Bilinear resize of float CHW images.
+// Bilinear resize of float CHW images, and of 8-bit RGB images into float CHW.
 #ifndef LION_SERVER_IMAGE_RESIZE_H_
 #define LION_SERVER_IMAGE_RESIZE_H_
 
@@ -20,6 +20,16 @@ namespace lion::image {
 // src.size() == channels * in_h * in_w.
 std::vector<float> ResizeBilinear(const std::vector<float>& src, int64_t channels, int64_t in_h,
                                   int64_t in_w, int64_t out_h, int64_t out_w);
+
+// The same resize, bit for bit, of the [0, 1]-scaled planes of 8-bit RGB
+// pixels rgb[(y * in_w + x) * 3 + c]: for channels == 3 each channel v / 255,
+// for channels == 1 the luminance (0.299 R + 0.587 G + 0.114 B) / 255. Only
+// the pixels the taps read are converted, so a large image is never copied to
+// full-size float planes (12 bytes per pixel: 480 MB at 40 megapixels).
+// Equal sizes convert every pixel. Preconditions as above, channels 1 or 3,
+// rgb holds in_h * in_w * 3 bytes.
+std::vector<float> ResizeBilinearRgb8(const uint8_t* rgb, int64_t channels, int64_t in_h,
+                                      int64_t in_w, int64_t out_h, int64_t out_w);
 
 }  // namespace lion::image
 

@@ -47,8 +47,8 @@ absl::StatusOr<std::unique_ptr<LionModel>> LionModel::Load(const std::string& di
     return absl::InternalError(absl::StrCat(dir, ": building the model failed: ", e.what()));
   }
   RETURN_IF_ERROR(weights.CheckAllUsed());
+  RETURN_IF_ERROR(file->CheckUnchanged());
   model->placement_ = options;
-  // The F32 tensors share ownership of the mapping: the file object may go.
   return model;
 }
 

@@ -1,10 +1,11 @@
 // A loaded LION model (lion-spec section 8) on LibTorch: LionBert or LionVit
 // behind one interface, built from a model directory (docs/model-format.md).
-// On the CPU in float32, weights are the safetensors mapping itself (F32) or
-// one fp32 copy (F16/BF16); nothing is copied twice. On a GPU the weights are
-// copied there once, in the model's dtype (float32, bfloat16 or float16; the
-// decay parameters stay float32), and the dense layers run there through
-// LibTorch (cuBLAS, float32 accumulation: docs/gpu.md).
+// Weights are read once from model.safetensors into memory the process owns
+// (one fp32 copy each; the model does not depend on the file after Load
+// returns). On a GPU they are then copied there once, in the model's dtype
+// (float32, bfloat16 or float16; the decay parameters stay float32), and the
+// dense layers run there through LibTorch (cuBLAS, float32 accumulation:
+// docs/gpu.md).
 #ifndef LION_SERVER_MODEL_LION_MODEL_H_
 #define LION_SERVER_MODEL_LION_MODEL_H_
 
@@ -63,8 +64,10 @@ class LionModel {
 
   // Loads config.json and model.safetensors from `dir`. Errors name the file
   // and tensor: NOT_FOUND for missing files, INVALID_ARGUMENT for a bad config,
-  // missing/mis-shaped/unexpected tensors, a 16-bit dtype on the CPU, or heads
-  // wider than the CUDA kernels take; INTERNAL when copying to the device fails.
+  // missing/mis-shaped/unexpected tensors, NaN/infinite weights, a 16-bit
+  // dtype on the CPU, or heads wider than the CUDA kernels take; ABORTED when
+  // model.safetensors changed while it was being read; INTERNAL when copying
+  // to the device fails.
   static absl::StatusOr<std::unique_ptr<LionModel>> Load(const std::string& dir,
                                                          const LoadOptions& options = {});
 

@@ -1,11 +1,17 @@
 #include "server/model/model_config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
-#include <fstream>
+#include <cstring>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "server/common/status_macros.h"
@@ -26,9 +32,15 @@ class FieldReader {
  public:
   explicit FieldReader(const Json& object) : object_(object) {}
 
+  // Integers above INT64_MAX are refused here (nlohmann keeps them as
+  // unsigned, and converting would wrap them to negatives).
   absl::Status Int(const char* field, int64_t* out, bool required = true) const {
-    return Get(field, required, "an integer", [&](const Json& v) {
+    return Get(field, required, "an integer that fits in 64 bits", [&](const Json& v) {
       if (!v.is_number_integer()) return false;
+      if (v.is_number_unsigned() &&
+          v.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+        return false;
+      }
       *out = v.get<int64_t>();
       return true;
     });
@@ -66,13 +78,17 @@ class FieldReader {
       return true;
     });
   }
+  // Values beyond float's range are refused here rather than converted
+  // (the conversion is undefined behaviour).
   absl::Status FloatList(const char* field, std::vector<float>* out) const {
-    return Get(field, true, "a list of numbers", [&](const Json& v) {
+    return Get(field, true, "a list of numbers within float range", [&](const Json& v) {
       if (!v.is_array()) return false;
       out->clear();
       for (const Json& item : v) {
         if (!item.is_number()) return false;
-        out->push_back(item.get<float>());
+        const double value = item.get<double>();
+        if (!(std::fabs(value) <= std::numeric_limits<float>::max())) return false;
+        out->push_back(static_cast<float>(value));
       }
       return true;
     });
@@ -145,6 +161,13 @@ absl::Status Positive(const char* field, int64_t value) {
                    : FieldError(field, absl::StrCat("is ", value, ", expected > 0"));
 }
 
+// 1 <= value <= limit.
+absl::Status InRange(const char* field, int64_t value, int64_t limit) {
+  RETURN_IF_ERROR(Positive(field, value));
+  if (value <= limit) return absl::OkStatus();
+  return FieldError(field, absl::StrCat("is ", value, ", above the limit of ", limit));
+}
+
 absl::Status PositiveEps(const char* field, double value) {
   return std::isfinite(value) && value > 0
              ? absl::OkStatus()
@@ -152,14 +175,18 @@ absl::Status PositiveEps(const char* field, double value) {
 }
 
 absl::Status ValidateBert(const ModelConfig& c) {
-  RETURN_IF_ERROR(Positive("vocab_size", c.vocab_size));
-  RETURN_IF_ERROR(Positive("type_vocab_size", c.type_vocab_size));
+  RETURN_IF_ERROR(InRange("vocab_size", c.vocab_size, ModelConfig::kMaxVocabSize));
+  RETURN_IF_ERROR(InRange("type_vocab_size", c.type_vocab_size, ModelConfig::kMaxTypeVocabSize));
   if (c.pad_token_id < 0 || c.pad_token_id >= c.vocab_size) {
     return FieldError("pad_token_id",
                       absl::StrCat("is ", c.pad_token_id, ", outside [0, vocab_size)"));
   }
   if (c.max_position_embeddings < 0)
     return Positive("max_position_embeddings", c.max_position_embeddings);
+  if (c.max_position_embeddings > 0) {
+    RETURN_IF_ERROR(InRange("max_position_embeddings", c.max_position_embeddings,
+                            ModelConfig::kMaxPositionEmbeddings));
+  }
   if (c.use_position_embeddings &&
       (c.max_input_tokens <= 0 || c.max_input_tokens > c.max_position_embeddings)) {
     return FieldError(
@@ -183,11 +210,18 @@ absl::Status ValidateBert(const ModelConfig& c) {
 absl::Status ValidateVit(const ModelConfig& c) {
   if (c.task != "classification")
     return FieldError("task", "must be \"classification\" for lion_vit");
-  RETURN_IF_ERROR(Positive("image_size", c.image_size));
+  RETURN_IF_ERROR(InRange("image_size", c.image_size, ModelConfig::kMaxImageSize));
   RETURN_IF_ERROR(Positive("patch_size", c.patch_size));
   if (c.image_size % c.patch_size != 0) {
     return FieldError("image_size", absl::StrCat("is ", c.image_size,
                                                  ", not a multiple of patch_size ", c.patch_size));
+  }
+  const int64_t side = c.image_size / c.patch_size;
+  if (side * side > ModelConfig::kMaxPatches) {
+    return FieldError(
+        "patch_size",
+        absl::StrCat("is ", c.patch_size, ": image_size ", c.image_size, " gives ", side * side,
+                     " patches, above the limit of ", ModelConfig::kMaxPatches));
   }
   if (c.num_channels != 1 && c.num_channels != 3) {
     return FieldError("num_channels", absl::StrCat("is ", c.num_channels, ", expected 1 or 3"));
@@ -199,14 +233,55 @@ absl::Status ValidateVit(const ModelConfig& c) {
       return FieldError(field, absl::StrCat("has ", values->size(),
                                             " entries, expected num_channels = ", c.num_channels));
     }
+    const bool is_std = values == &c.image_std;
+    // Compared as floats, the type the values are kept in.
+    const float lo =
+        static_cast<float>(is_std ? ModelConfig::kMinImageStd : -ModelConfig::kMaxImageStatistic);
+    const float hi = static_cast<float>(ModelConfig::kMaxImageStatistic);
     for (float v : *values) {
-      if (!std::isfinite(v) || (values == &c.image_std && v <= 0)) {
-        return FieldError(field, absl::StrCat("entry ", v, " must be finite",
-                                              values == &c.image_std ? " and > 0" : ""));
+      if (!(v >= lo && v <= hi)) {  // NaN fails too
+        return FieldError(field, absl::StrCat("entry ", v, " is outside [", lo, ", ", hi, "]"));
       }
     }
   }
   return absl::OkStatus();
+}
+
+// The whole of a regular file of at most `limit` bytes. O_NONBLOCK: a FIFO
+// must be refused, not waited on for a writer.
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path, int64_t limit) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    const int err = errno;
+    const std::string message = absl::StrCat(path, ": cannot open: ", std::strerror(err));
+    return err == ENOENT ? absl::NotFoundError(message) : absl::InternalError(message);
+  }
+  absl::Cleanup closer = [fd] { close(fd); };
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    return absl::InternalError(absl::StrCat(path, ": cannot stat: ", std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode))
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not a regular file"));
+  if (st.st_size > limit) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", st.st_size, " bytes, above the limit of ", limit));
+  }
+  std::string text;
+  char buffer[65536];
+  while (true) {
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0)
+      return absl::InternalError(absl::StrCat(path, ": read failed: ", std::strerror(errno)));
+    if (n == 0) break;
+    text.append(buffer, static_cast<size_t>(n));
+    if (static_cast<int64_t>(text.size()) > limit) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": grew above the limit of ", limit, " bytes while being read"));
+    }
+  }
+  return text;
 }
 
 }  // namespace
@@ -220,10 +295,10 @@ absl::Status ModelConfig::Validate() const {
   RETURN_IF_ERROR(OneOf("variant", variant, {"lit", "d", "s"}));
   RETURN_IF_ERROR(OneOf("task", task, {"mlm", "classification"}));
   RETURN_IF_ERROR(OneOf("pooling", pooling, {"cls", "mean"}));
-  RETURN_IF_ERROR(Positive("hidden_size", hidden_size));
-  RETURN_IF_ERROR(Positive("num_layers", num_layers));
-  RETURN_IF_ERROR(Positive("num_heads", num_heads));
-  RETURN_IF_ERROR(Positive("intermediate_size", intermediate_size));
+  RETURN_IF_ERROR(InRange("hidden_size", hidden_size, kMaxHiddenSize));
+  RETURN_IF_ERROR(InRange("num_layers", num_layers, kMaxLayers));
+  RETURN_IF_ERROR(InRange("num_heads", num_heads, kMaxHeads));
+  RETURN_IF_ERROR(InRange("intermediate_size", intermediate_size, kMaxIntermediateSize));
   if (hidden_size % num_heads != 0) {
     return FieldError(
         "num_heads",
@@ -231,6 +306,24 @@ absl::Status ModelConfig::Validate() const {
   }
   RETURN_IF_ERROR(PositiveEps("layer_norm_eps", layer_norm_eps));
   if (max_input_tokens < 0) return FieldError("max_input_tokens", "is negative (0 = unbounded)");
+  if (max_input_tokens > 0) {
+    RETURN_IF_ERROR(InRange("max_input_tokens", max_input_tokens, kMaxInputTokens));
+  }
+  if (description.size() > static_cast<size_t>(kMaxDescriptionBytes)) {
+    return FieldError("description",
+                      absl::StrCat("has ", description.size(), " bytes, above the limit of ",
+                                   kMaxDescriptionBytes));
+  }
+  if (labels.size() > static_cast<size_t>(kMaxLabels)) {
+    return FieldError(
+        "labels", absl::StrCat("has ", labels.size(), " entries, above the limit of ", kMaxLabels));
+  }
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i].size() > static_cast<size_t>(kMaxLabelBytes)) {
+      return FieldError("labels", absl::StrCat("entry ", i, " has ", labels[i].size(),
+                                               " bytes, above the limit of ", kMaxLabelBytes));
+    }
+  }
   if (task == "classification") {
     if (labels.empty()) return FieldError("labels", "is empty, but task is \"classification\"");
     if (std::set<std::string>(labels.begin(), labels.end()).size() != labels.size()) {
@@ -258,11 +351,8 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(std::string_view text) {
 }
 
 absl::StatusOr<ModelConfig> ModelConfig::FromFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  std::stringstream text;
-  text << file.rdbuf();
-  absl::StatusOr<ModelConfig> config = FromJson(text.str());
+  ASSIGN_OR_RETURN(const std::string text, ReadSmallFile(path, kMaxConfigBytes));
+  absl::StatusOr<ModelConfig> config = FromJson(text);
   if (!config.ok()) {
     return absl::Status(config.status().code(),
                         absl::StrCat(path, ": ", config.status().message()));

@@ -15,6 +15,28 @@ namespace lion::model {
 
 // Field meanings: docs/model-format.md. Copyable.
 struct ModelConfig {
+  // Upper bounds (docs/model-format.md, "Limits"). Each lies far above every
+  // published BERT/ViT size; they exist so that a typo or a hostile file is
+  // an error naming the field instead of an allocation that aborts the
+  // process (the weights file bounds tensor sizes, but the image side, the
+  // patch grid and the token limit size work no file holds).
+  static constexpr int64_t kMaxConfigBytes = int64_t{16} << 20;
+  static constexpr int64_t kMaxHiddenSize = 65536;
+  static constexpr int64_t kMaxLayers = 1024;
+  static constexpr int64_t kMaxHeads = 1024;
+  static constexpr int64_t kMaxIntermediateSize = 262144;
+  static constexpr int64_t kMaxVocabSize = int64_t{1} << 22;  // 4,194,304
+  static constexpr int64_t kMaxTypeVocabSize = 1024;
+  static constexpr int64_t kMaxPositionEmbeddings = int64_t{1} << 20;
+  static constexpr int64_t kMaxInputTokens = int64_t{1} << 24;
+  static constexpr int64_t kMaxImageSize = 4096;
+  static constexpr int64_t kMaxPatches = 4096;  // (image_size / patch_size)^2
+  static constexpr int64_t kMaxLabels = int64_t{1} << 20;
+  static constexpr int64_t kMaxLabelBytes = 1024;
+  static constexpr int64_t kMaxDescriptionBytes = 65536;
+  static constexpr double kMinImageStd = 1e-4;
+  static constexpr double kMaxImageStatistic = 1e4;  // |mean| and std
+
   // Common.
   int64_t format_version = 1;
   std::string architecture;  // "lion_bert" | "lion_vit"
@@ -60,16 +82,20 @@ struct ModelConfig {
   // field otherwise.
   static absl::StatusOr<ModelConfig> FromJson(std::string_view text);
   // Reads `path` and calls FromJson; errors are prefixed with the path
-  // (NOT_FOUND when the file does not exist).
+  // (NOT_FOUND when the file does not exist; INVALID_ARGUMENT for something
+  // other than a regular file or one over kMaxConfigBytes).
   static absl::StatusOr<ModelConfig> FromFile(const std::string& path);
 
-  // Cross-field checks, INVALID_ARGUMENT naming the field and the rule:
-  // known enums; positive sizes; hidden_size divisible by num_heads; finite
-  // positive eps; labels non-empty and unique for classification; MLM only
-  // for lion_bert with has_mlm_head; BERT: pad_token_id < vocab_size,
-  // positions need 0 < max_input_tokens <= max_position_embeddings; ViT:
-  // image_size a multiple of patch_size, num_channels 1 or 3, one finite mean
-  // and one positive std per channel.
+  // Cross-field checks, INVALID_ARGUMENT naming the field and the rule or
+  // limit: known enums; positive sizes, each at most its kMax* bound;
+  // hidden_size divisible by num_heads; finite positive eps; labels
+  // non-empty and unique for classification, each at most kMaxLabelBytes;
+  // MLM only for lion_bert with has_mlm_head; BERT: pad_token_id <
+  // vocab_size, positions need 0 < max_input_tokens <=
+  // max_position_embeddings; ViT: image_size a multiple of patch_size with at
+  // most kMaxPatches patches, num_channels 1 or 3, one mean in
+  // [-kMaxImageStatistic, kMaxImageStatistic] and one std in [kMinImageStd,
+  // kMaxImageStatistic] per channel.
   absl::Status Validate() const;
 };
 

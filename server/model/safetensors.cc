@@ -2,13 +2,13 @@
 
 #include <ATen/ATen.h>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -21,7 +21,7 @@ static_assert(std::endian::native == std::endian::little,
 
 namespace {
 
-// Closes a file descriptor on every path.
+// Closes a file descriptor on every path until release().
 class Fd {
  public:
   explicit Fd(int fd) : fd_(fd) {}
@@ -31,6 +31,7 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_;
@@ -45,13 +46,18 @@ absl::Status FileError(const std::string& path, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
 }
 
-// Reads exactly `size` bytes at `offset` (pread may return short counts).
+// Reads exactly `size` bytes at `offset` (pread may return short counts). A
+// file that ends early was truncated after Open validated its size: ABORTED.
 absl::Status ReadAt(int fd, const std::string& path, uint64_t offset, char* out, size_t size) {
   while (size > 0) {
     const ssize_t n = pread(fd, out, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoError(path, "read failed", errno);
-    if (n == 0) return FileError(path, "file shrank while reading its header");
+    if (n == 0) {
+      return absl::AbortedError(absl::StrCat(path, ": file ends at byte ", offset,
+                                             ", shorter than when it was opened (truncated while "
+                                             "being read?)"));
+    }
     out += n;
     size -= static_cast<size_t>(n);
     offset += static_cast<uint64_t>(n);
@@ -61,36 +67,25 @@ absl::Status ReadAt(int fd, const std::string& path, uint64_t offset, char* out,
 
 }  // namespace
 
-// The whole file, mapped private copy-on-write (the fd is read-only, so the
-// file itself can never change through it). MAP_NORESERVE: pages are only
-// charged if a caller writes to them.
-class SafetensorsFile::Mapping {
- public:
-  static absl::StatusOr<std::shared_ptr<const Mapping>> Create(int fd, const std::string& path,
-                                                               size_t size) {
-    void* data = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
-    if (data == MAP_FAILED) return ErrnoError(path, "mmap failed", errno);
-    return std::shared_ptr<const Mapping>(new Mapping(static_cast<uint8_t*>(data), size));
-  }
-  ~Mapping() { munmap(data_, size_); }
-  Mapping(const Mapping&) = delete;
-  Mapping& operator=(const Mapping&) = delete;
-
-  uint8_t* data() const { return data_; }
-
- private:
-  Mapping(uint8_t* data, size_t size) : data_(data), size_(size) {}
-  uint8_t* const data_;
-  const size_t size_;
-};
+absl::StatusOr<SafetensorsFile::Stamp> SafetensorsFile::StampOf(int fd, const std::string& path) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return ErrnoError(path, "cannot stat", errno);
+  if (!S_ISREG(st.st_mode)) return FileError(path, "not a regular file");
+  Stamp stamp;
+  stamp.device = static_cast<uint64_t>(st.st_dev);
+  stamp.inode = static_cast<uint64_t>(st.st_ino);
+  stamp.size = static_cast<uint64_t>(st.st_size);
+  stamp.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return stamp;
+}
 
 absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std::string& path) {
-  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
+  // rejected as not a regular file); it changes nothing for regular files.
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) return ErrnoError(path, "cannot open", errno);
-  struct stat st;
-  if (fstat(fd.get(), &st) != 0) return ErrnoError(path, "cannot stat", errno);
-  if (!S_ISREG(st.st_mode)) return FileError(path, "not a regular file");
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  ASSIGN_OR_RETURN(const Stamp stamp, StampOf(fd.get(), path));
+  const uint64_t file_size = stamp.size;
   if (file_size < 8) {
     return FileError(path, absl::StrCat("file is ", file_size,
                                         " bytes, too short for the 8-byte header length"));
@@ -113,21 +108,28 @@ absl::StatusOr<std::unique_ptr<SafetensorsFile>> SafetensorsFile::Open(const std
   absl::StatusOr<SafetensorsHeader> header =
       ParseSafetensorsHeader(header_text, file_size - data_start);
   if (!header.ok()) return FileError(path, header.status().message());
-  ASSIGN_OR_RETURN(std::shared_ptr<const Mapping> mapping,
-                   Mapping::Create(fd.get(), path, file_size));
   return std::unique_ptr<SafetensorsFile>(
-      new SafetensorsFile(path, std::move(mapping), data_start, *std::move(header)));
+      new SafetensorsFile(path, fd.release(), stamp, data_start, *std::move(header)));
 }
 
-SafetensorsFile::SafetensorsFile(std::string path, std::shared_ptr<const Mapping> mapping,
-                                 uint64_t data_start, SafetensorsHeader header)
+SafetensorsFile::SafetensorsFile(std::string path, int fd, Stamp stamp, uint64_t data_start,
+                                 SafetensorsHeader header)
     : path_(std::move(path)),
-      mapping_(std::move(mapping)),
+      fd_(fd),
+      stamp_(stamp),
       data_start_(data_start),
       tensors_(std::move(header.tensors)),
       metadata_(std::move(header.metadata)) {}
 
-SafetensorsFile::~SafetensorsFile() = default;
+SafetensorsFile::~SafetensorsFile() { close(fd_); }
+
+absl::Status SafetensorsFile::CheckUnchanged() const {
+  ASSIGN_OR_RETURN(const Stamp now, StampOf(fd_, path_));
+  if (now == stamp_) return absl::OkStatus();
+  return absl::AbortedError(absl::StrCat(
+      path_, ": file changed while it was being read (size ", stamp_.size, " -> ", now.size,
+      " bytes, or its modification time); its tensors may mix two versions"));
+}
 
 std::vector<std::string> SafetensorsFile::names() const {
   std::vector<std::string> names;
@@ -152,25 +154,14 @@ absl::StatusOr<at::Tensor> SafetensorsFile::Float32(
                                                    ShapeString(info.shape), ", expected ",
                                                    ShapeString(expected_shape)));
   }
-  uint8_t* bytes = mapping_->data() + data_start_ + info.begin;
   const size_t byte_size = info.end - info.begin;
   const at::ScalarType stored = info.dtype == DType::kF32   ? at::kFloat
                                 : info.dtype == DType::kF16 ? at::kHalf
                                                             : at::kBFloat16;
-  const bool aligned = reinterpret_cast<uintptr_t>(bytes) % DTypeSize(info.dtype) == 0;
   try {
-    at::Tensor raw;
-    if (aligned && stored == at::kFloat) {
-      // The deleter holds a reference to the mapping: the view keeps it alive.
-      return at::from_blob(
-          bytes, info.shape, [keep = mapping_](void*) {}, at::TensorOptions().dtype(stored));
-    }
-    if (aligned) {
-      raw = at::from_blob(bytes, info.shape, at::TensorOptions().dtype(stored));
-    } else {
-      raw = at::empty(info.shape, at::TensorOptions().dtype(stored));
-      std::memcpy(raw.data_ptr(), bytes, byte_size);
-    }
+    at::Tensor raw = at::empty(info.shape, at::TensorOptions().dtype(stored));
+    RETURN_IF_ERROR(ReadAt(fd_, path_, data_start_ + info.begin, static_cast<char*>(raw.data_ptr()),
+                           byte_size));
     return stored == at::kFloat ? raw : raw.to(at::kFloat);
   } catch (const std::exception& e) {
     return absl::InternalError(

@@ -17,7 +17,8 @@ namespace lion::model {
 
 // Borrows the file (it must outlive this object). Not thread-safe; used only
 // while loading. `target` is where the model's weights live (device and
-// dtype); on the CPU in float32 the tensors stay views of the mapping.
+// dtype); on the CPU in float32 they are the tensors read from the file, not
+// copied again.
 class Weights {
  public:
   explicit Weights(const SafetensorsFile* file,
@@ -25,7 +26,8 @@ class Weights {
       : file_(file), target_(target) {}
 
   // The tensor `name` of exactly `shape`, on the target device in the target
-  // dtype; errors name the tensor.
+  // dtype; errors name the tensor. A NaN or infinite value in the file is
+  // INVALID_ARGUMENT (count and first index).
   absl::StatusOr<at::Tensor> Get(const std::string& name, const std::vector<int64_t>& shape);
   // The same on the target device but kept float32, for the decay parameters:
   // log-decays are summed over whole sequences, so they are computed in fp32

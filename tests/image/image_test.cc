@@ -2,7 +2,9 @@
 // variant and JPEG, the resize method, option and tensor validation, and
 // every kind of hostile input.
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -159,6 +161,33 @@ TEST(ImageTest, ResizeKeepsRowsAndColumnsApartInEveryChannel) {
               Pointwise(FloatNear(1e-5), std::vector<float>{2.5f, 4.5f, 102.5f, 104.5f}));
 }
 
+// DecodeAndPreprocess resizes straight from the 8-bit pixels; the result must
+// be bit for bit that of the full-size [0, 1] float planes resized.
+TEST(ImageTest, ResizeFromRgb8EqualsResizeOfFloatPlanes) {
+  constexpr int64_t kH = 23, kW = 37;
+  std::vector<uint8_t> rgb(kH * kW * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<uint8_t>((i * 7919 + i / 5) % 256);
+  for (int64_t channels : {1, 3}) {
+    std::vector<float> planes(channels * kH * kW);
+    for (int64_t i = 0; i < kH * kW; ++i) {
+      const uint8_t* p = &rgb[i * 3];
+      if (channels == 3) {
+        for (int64_t c = 0; c < 3; ++c) planes[c * kH * kW + i] = p[c] * k255;
+      } else {
+        planes[i] = (0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]) * k255;
+      }
+    }
+    for (const auto& [h, w] : std::vector<std::pair<int64_t, int64_t>>{
+             {kH, kW}, {8, 8}, {224, 224}, {5, 61}, {23, 12}, {1, 1}}) {
+      const std::vector<float> want = ResizeBilinear(planes, channels, kH, kW, h, w);
+      const std::vector<float> got = ResizeBilinearRgb8(rgb.data(), channels, kH, kW, h, w);
+      ASSERT_EQ(got.size(), want.size());
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0)
+          << channels << " channels, " << h << "x" << w;
+    }
+  }
+}
+
 TEST(ImageTest, DecodeResizesAKnownPattern) {
   // 2x2 checkerboard of 0 and 255 upsampled to 4x4 (gray target).
   const std::string png =
@@ -263,6 +292,11 @@ TEST(ImageTest, ValidatePixelsChecksShapeSizeAndFiniteness) {
               HasSubstr("shape [3, 4] does not match the model's [3, 2, 2]"));
   EXPECT_THAT(message(data, {1, 2, 2}), HasSubstr("image.pixels"));
   EXPECT_THAT(message(data, {3, 2, -2}), HasSubstr("does not match"));
+  // A huge shape is not echoed whole (the message must fit in gRPC metadata).
+  const std::string huge = message(data, std::vector<int64_t>(1000000, 7));
+  EXPECT_THAT(huge, HasSubstr("shape [7, 7, 7, 7, 7, 7, 7, 7, ...] (1000000 dimensions) does not "
+                              "match the model's [3, 2, 2]"));
+  EXPECT_LT(huge.size(), 200u);
   EXPECT_THAT(message(std::vector<float>(11, 0.5f), {3, 2, 2}), HasSubstr("11 values"));
   data[7] = std::numeric_limits<float>::quiet_NaN();
   EXPECT_THAT(message(data, {3, 2, 2}), HasSubstr("value 7 is not finite"));

@@ -29,5 +29,20 @@ TEST(FastExpTest, EdgesAndVectorForm) {
   EXPECT_EQ(x[3], 0.0f);
 }
 
+// A NaN exponent (attention inputs that overflowed) must come out as NaN, so
+// that it can be detected downstream, and must not be converted to an integer
+// on the way: float-to-int of NaN is undefined behaviour, which the UBSan
+// builds (scripts/sanitize, the fuzz build) report as a failure of this test.
+// Found by tests/fuzz/request_fuzzer: finite pixels of 4.5e30 sent to
+// lion-digits (tests/fuzz/regressions/request_fuzzer/huge_finite_pixel_nan_exp).
+TEST(FastExpTest, NanPropagatesWithoutUndefinedBehaviour) {
+  EXPECT_TRUE(std::isnan(ExpNonPositive(NAN)));
+  std::vector<float> x = {-1.0f, NAN, 0.0f};
+  ExpNonPositive(x.data(), x.data(), static_cast<int64_t>(x.size()));
+  EXPECT_FLOAT_EQ(x[0], std::exp(-1.0f));
+  EXPECT_TRUE(std::isnan(x[1]));
+  EXPECT_EQ(x[2], 1.0f);
+}
+
 }  // namespace
 }  // namespace lion::kernels::internal

@@ -2,8 +2,11 @@
 // every required field missing, wrong JSON types, and every cross-field rule.
 #include "server/model/model_config.h"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -173,6 +176,89 @@ TEST(ModelConfigTest, CrossFieldRules) {
   unbounded["max_position_embeddings"] = 0;
   unbounded["max_input_tokens"] = 0;
   EXPECT_EQ(Error(unbounded), "");
+}
+
+// Every size is bounded, so a typo or a hostile config.json is an error
+// naming the field and the limit, never an allocation that aborts the server
+// (image_size 100000 used to end in an uncaught std::bad_alloc at warm-up).
+TEST(ModelConfigTest, SizesAboveTheirLimitsNameTheFieldAndTheLimit) {
+  using C = ModelConfig;
+  const std::vector<RuleCase> cases = {
+      {false, "hidden_size", C::kMaxHiddenSize + 1,
+       "\"hidden_size\" is 65537, above the limit of 65536"},
+      {false, "num_layers", C::kMaxLayers + 1, "\"num_layers\" is 1025, above the limit of 1024"},
+      {false, "num_heads", C::kMaxHeads + 1, "\"num_heads\" is 1025, above the limit of 1024"},
+      {false, "intermediate_size", C::kMaxIntermediateSize + 1,
+       "\"intermediate_size\" is 262145, above the limit of 262144"},
+      {false, "vocab_size", C::kMaxVocabSize + 1,
+       "\"vocab_size\" is 4194305, above the limit of 4194304"},
+      {false, "type_vocab_size", C::kMaxTypeVocabSize + 1,
+       "\"type_vocab_size\" is 1025, above the limit of 1024"},
+      {false, "max_position_embeddings", C::kMaxPositionEmbeddings + 1,
+       "\"max_position_embeddings\" is 1048577, above the limit of 1048576"},
+      {false, "max_input_tokens", C::kMaxInputTokens + 1,
+       "\"max_input_tokens\" is 16777217, above the limit of 16777216"},
+      {false, "description", std::string(C::kMaxDescriptionBytes + 1, 'x'),
+       "\"description\" has 65537 bytes, above the limit of 65536"},
+      {true, "image_size", 100000, "\"image_size\" is 100000, above the limit of 4096"},
+      {true, "image_size", 4096,
+       "\"patch_size\" is 16: image_size 4096 gives 65536 patches, "
+       "above the limit of 4096"},
+      {true, "labels", Json::array({"cat", std::string(C::kMaxLabelBytes + 1, 'x')}),
+       "\"labels\" entry 1 has 1025 bytes, above the limit of 1024"},
+      {true, "image_mean", Json::array({0.5, 1e5, 0.5}), "\"image_mean\" entry 100000 is outside"},
+      {true, "image_std", Json::array({0.2, 1e-5, 0.2}), "\"image_std\" entry 1e-05 is outside"},
+      {true, "image_std", Json::array({0.2, 1e300, 0.2}),
+       "\"image_std\" must be a list of numbers within float range"},
+      {false, "hidden_size", Json(std::numeric_limits<uint64_t>::max()),
+       "\"hidden_size\" must be an integer that fits in 64 bits"},
+  };
+  for (const RuleCase& c : cases) {
+    Json json = c.vit ? VitConfig() : BertConfig();
+    json[c.key] = c.value;
+    EXPECT_THAT(Error(json), HasSubstr(c.message)) << c.key;
+  }
+  Json many_labels = VitConfig();
+  many_labels["labels"] = Json::array();
+  for (int64_t i = 0; i <= C::kMaxLabels; ++i) many_labels["labels"].push_back(std::to_string(i));
+  EXPECT_THAT(Error(many_labels),
+              HasSubstr("\"labels\" has 1048577 entries, above the limit of 1048576"));
+}
+
+TEST(ModelConfigTest, SizesAtTheirLimitsAreAccepted) {
+  Json vit = VitConfig();
+  vit["image_size"] = ModelConfig::kMaxImageSize;
+  vit["patch_size"] = 64;  // 64 x 64 = kMaxPatches
+  vit["image_std"] = Json::array({ModelConfig::kMinImageStd, 1.0, ModelConfig::kMaxImageStatistic});
+  EXPECT_EQ(Error(vit), "");
+  Json bert = BertConfig();
+  bert["variant"] = "d";
+  bert["use_position_embeddings"] = false;
+  bert["max_input_tokens"] = ModelConfig::kMaxInputTokens;
+  bert["max_position_embeddings"] = ModelConfig::kMaxPositionEmbeddings;
+  bert["vocab_size"] = ModelConfig::kMaxVocabSize;
+  bert["num_layers"] = ModelConfig::kMaxLayers;
+  bert["hidden_size"] = ModelConfig::kMaxHiddenSize;
+  bert["num_heads"] = ModelConfig::kMaxHeads;
+  bert["intermediate_size"] = ModelConfig::kMaxIntermediateSize;
+  EXPECT_EQ(Error(bert), "");
+}
+
+TEST(ModelConfigTest, FromFileRefusesFifosAndHugeFiles) {
+  const std::string fifo = testing_util::UniqueTempPath("config_fifo.json");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  absl::StatusOr<ModelConfig> c = ModelConfig::FromFile(fifo);  // must not wait for a writer
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << c.status();
+  EXPECT_THAT(std::string(c.status().message()), HasSubstr(fifo + ": not a regular file"));
+  std::filesystem::remove(fifo);
+  const std::string huge = testing_util::UniqueTempPath("config_huge.json");
+  std::ofstream(huge) << " ";
+  std::filesystem::resize_file(huge, ModelConfig::kMaxConfigBytes + 1);
+  c = ModelConfig::FromFile(huge);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << c.status();
+  EXPECT_THAT(std::string(c.status().message()),
+              HasSubstr(huge + ": 16777217 bytes, above the limit of 16777216"));
+  std::filesystem::remove(huge);
 }
 
 TEST(ModelConfigTest, FromFileReadsAndPrefixesErrorsWithThePath) {

@@ -1,14 +1,17 @@
-// SafetensorsFile on valid files: values of every dtype, zero-copy views and
-// their lifetime, alignment, metadata, shapes; files written by the Python
-// safetensors package; and the load time of a 100 MB file (printed only).
+// SafetensorsFile on valid files: values of every dtype, owned copies that
+// the file's later truncation or rewrite cannot reach, alignment, metadata,
+// shapes; files written by the Python safetensors package; and the load time
+// of a 100 MB file (printed only).
 #include "server/model/safetensors.h"
 
 #include <ATen/ATen.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -69,18 +72,77 @@ TEST(SafetensorsTest, ReadsF32TensorsAndMetadata) {
   EXPECT_EQ(info->end, 36u);
 }
 
-TEST(SafetensorsTest, F32IsAZeroCopyViewThatOutlivesTheFileAndNeverWritesIt) {
-  const std::string path = WriteFile("view", TwoTensorFile());
+TEST(SafetensorsTest, F32IsAnOwnedCopyThatOutlivesTheFileAndNeverWritesIt) {
+  const std::string path = WriteFile("copy", TwoTensorFile());
   auto file = OpenOrDie(path);
   ASSERT_NE(file, nullptr);
   at::Tensor first = *file->Float32("a");
   at::Tensor second = *file->Float32("a");
-  EXPECT_EQ(first.data_ptr(), second.data_ptr());  // both point into the mapping
-  file.reset();                                    // the views keep the mapping alive
+  EXPECT_NE(first.data_ptr(), second.data_ptr());  // each call reads its own copy
+  file.reset();
   EXPECT_THAT(Values(first), ElementsAre(1, 2, 3, 4, 5, 6));
-  first.add_(10.0f);  // copy-on-write: the process sees it, the file does not
-  EXPECT_THAT(Values(second), ElementsAre(11, 12, 13, 14, 15, 16));
+  first.add_(10.0f);
+  EXPECT_THAT(Values(first), ElementsAre(11, 12, 13, 14, 15, 16));
+  EXPECT_THAT(Values(second), ElementsAre(1, 2, 3, 4, 5, 6));
   EXPECT_THAT(Values(*OpenOrDie(path)->Float32("a")), ElementsAre(1, 2, 3, 4, 5, 6));
+}
+
+// What a mapping of the file got wrong: truncation (SIGBUS on the next read
+// of a mapped page) and an in-place rewrite (the new bytes show through).
+TEST(SafetensorsTest, TensorsReadSurviveTruncationAndInPlaceRewriteOfTheFile) {
+  const std::string path = WriteFile("changing", TwoTensorFile());
+  auto file = OpenOrDie(path);
+  ASSERT_NE(file, nullptr);
+  at::Tensor a = *file->Float32("a");
+  at::Tensor b = *file->Float32("b");
+  std::filesystem::resize_file(path, 0);
+  EXPECT_THAT(Values(a), ElementsAre(1, 2, 3, 4, 5, 6));
+  // Rewritten in place, as cp does (O_TRUNC, then write): same inode.
+  std::string other = TwoTensorFile();
+  other.replace(other.size() - 36, 36, F32Bytes({9, 9, 9, 9, 9, 9, 9, 9, 9}));
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(other.data(), static_cast<std::streamsize>(other.size()));
+  EXPECT_THAT(Values(a), ElementsAre(1, 2, 3, 4, 5, 6));
+  EXPECT_THAT(Values(b), ElementsAre(-1.5f, 0.25f, 1e30f));
+  EXPECT_THAT(Values(*OpenOrDie(path)->Float32("a")), ElementsAre(9, 9, 9, 9, 9, 9));
+}
+
+TEST(SafetensorsTest, TruncationAfterOpenIsAbortedNamingTheFile) {
+  const std::string path = WriteFile("shrinks", TwoTensorFile());
+  auto file = OpenOrDie(path);
+  ASSERT_NE(file, nullptr);
+  EXPECT_TRUE(file->CheckUnchanged().ok());
+  std::filesystem::resize_file(path, 20);
+  absl::StatusOr<at::Tensor> a = file->Float32("a");
+  EXPECT_EQ(a.status().code(), absl::StatusCode::kAborted) << a.status();
+  EXPECT_THAT(std::string(a.status().message()), HasSubstr(path + ": file ends at byte"));
+  const absl::Status changed = file->CheckUnchanged();
+  EXPECT_EQ(changed.code(), absl::StatusCode::kAborted) << changed;
+  EXPECT_THAT(std::string(changed.message()), HasSubstr("changed while it was being read"));
+}
+
+TEST(SafetensorsTest, CheckUnchangedSeesARewriteOfTheSameSize) {
+  const std::string path = WriteFile("rewritten", TwoTensorFile());
+  auto file = OpenOrDie(path);
+  ASSERT_NE(file, nullptr);
+  const auto opened_mtime = std::filesystem::last_write_time(path);
+  const std::string same_size = TwoTensorFile();
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(same_size.data(), static_cast<std::streamsize>(same_size.size()));
+  // A rewrite within the file system's timestamp granularity keeps the
+  // modification time; set it apart so the check is deterministic.
+  std::filesystem::last_write_time(path, opened_mtime + std::chrono::seconds(1));
+  const absl::Status changed = file->CheckUnchanged();
+  EXPECT_EQ(changed.code(), absl::StatusCode::kAborted) << changed;
+  EXPECT_THAT(std::string(changed.message()), HasSubstr(path));
+}
+
+TEST(SafetensorsTest, FifoIsRejectedWithoutWaitingForAWriter) {
+  const std::string path = TempPath("fifo");
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  absl::StatusOr<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::Open(path);
+  EXPECT_EQ(file.status().code(), absl::StatusCode::kInvalidArgument) << file.status();
+  EXPECT_THAT(std::string(file.status().message()), HasSubstr(path + ": not a regular file"));
 }
 
 TEST(SafetensorsTest, ConvertsF16AndBF16ToFloat32) {
@@ -99,9 +161,9 @@ TEST(SafetensorsTest, ConvertsF16AndBF16ToFloat32) {
   EXPECT_THAT(Values(*b), ElementsAre(1.0f, -2.0f, 3.140625f, 0.0078125f));
 }
 
-TEST(SafetensorsTest, UnalignedDataIsCopiedCorrectly) {
-  // The header is padded to a multiple of 8 (the mapping is page-aligned), so
-  // data offset 1 leaves the floats 1 byte off 4-byte alignment.
+TEST(SafetensorsTest, UnalignedDataIsReadCorrectly) {
+  // The header is padded to a multiple of 8, so data offset 1 leaves the
+  // floats 1 byte off 4-byte alignment in the file.
   std::string header = R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[1,9]}})";
   header.resize((header.size() + 7) / 8 * 8, ' ');
   std::string data(1, '\x7f');
@@ -174,7 +236,7 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-// Prints the load time of a 100 MiB file (F32 views, then F16 converted).
+// Prints the load time of a 100 MiB file (F32 read, then F16 read and converted).
 TEST(SafetensorsTest, LoadTimeOf100MBFile) {
   constexpr int64_t kBytes = int64_t{100} << 20;
   for (const char* dtype : {"F32", "F16"}) {

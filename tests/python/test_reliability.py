@@ -145,8 +145,10 @@ def test_sigterm_while_loading_exits_promptly(tmp_path):
     stuck = repo / "stuck"
     stuck.mkdir(parents=True)
     shutil.copy(MODELS / MLM / "config.json", stuck / "config.json")
-    shutil.copy(MODELS / MLM / "vocab.txt", stuck / "vocab.txt")
-    os.mkfifo(stuck / "model.safetensors")  # opening it for reading never returns
+    shutil.copy(MODELS / MLM / "model.safetensors", stuck / "model.safetensors")
+    # Opening it for reading never returns: a stall after the weights are
+    # loaded (the weights loader refuses a FIFO at once, the tokenizer does not).
+    os.mkfifo(stuck / "vocab.txt")
     server = Server(repo, tmp_path / "cal", wait_for="listening")
     time.sleep(1.0)
     assert server.proc.poll() is None, "\n".join(server.lines)
