@@ -149,6 +149,7 @@ class PyServe(Process):
         super().__init__([PY, PYSERVE, f"--model_dir={model_dir}", "--port=0", *flags],
                          lambda line: line.startswith("serving port="), workdir / "pyserve.log")
         self.address = f"127.0.0.1:{int(self._line.split('=')[1])}"
+        self.form = next((l.split()[1] for l in self.lines if l.startswith("form ")), "?")
 
 
 def client_bench(address, model, *flags, method="embed", timeout=900):

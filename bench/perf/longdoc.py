@@ -3,7 +3,8 @@ windows) through lion-serve: 10k, 100k and 1,000,000 tokens of lion-mlm-mini,
 the lengths alternating round by round. Per request: wall time at the client,
 the server's compute time and form (Usage), and the server's peak resident
 set during the request (VmHWM, reset just before). The same lengths through
-the model alone (lion_forward_bench, chunk form) show what the server adds."""
+the model alone (lion_forward_bench, in the form lion-serve chose) show what
+the server adds."""
 
 import time
 
@@ -37,13 +38,14 @@ def run(cfg, server, tmp_dir, log):
             row = _one(server, stub, pb2, length, rng)
             if length not in served or row["wall_s"] < served[length]["wall_s"]:
                 served[length] = row
-        log(f"long: round {r + 1}, the model alone (lion_forward_bench)")
-        for row in common.run_json_lines([common.FORWARD_BENCH,
-                                          f"--model_dir={common.MODELS / common.MLM}",
-                                          "--lengths=" + ",".join(map(str, cfg.doc_lengths)),
-                                          "--form=chunk", "--runs=1"]):
-            if row["event"] == "length" and (row["length"] not in alone or
-                                             row["best_s"] < alone[row["length"]]["best_s"]):
-                alone[row["length"]] = row
+        for length in cfg.doc_lengths:  # the form lion-serve chose for that length
+            form = served[length]["form"]
+            log(f"long: round {r + 1}, {length} tokens, the model alone ({form} form)")
+            for row in common.run_json_lines([common.FORWARD_BENCH,
+                                              f"--model_dir={common.MODELS / common.MLM}",
+                                              f"--lengths={length}", f"--form={form}", "--runs=1"]):
+                if row["event"] == "length" and (length not in alone or
+                                                 row["best_s"] < alone[length]["best_s"]):
+                    alone[length] = row
     return {"served": [served[k] for k in sorted(served)],
             "alone": [alone[k] for k in sorted(alone)]}

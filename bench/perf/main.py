@@ -34,7 +34,7 @@ class Config:
         self.softmax_shapes = ["mini"] if quick else ["mini", "base"]
         self.lion_lengths = [128, 512, 2048] if quick else [128, 512, 2048, 8192, 32768, 131072]
         self.softmax_lengths = [128, 512, 2048] if quick else [128, 512, 2048, 8192, 16384, 32768]
-        self.softmax_cap_s = 5 if quick else 20
+        self.softmax_cap_s = 5 if quick else 15
         # 3, 4. serving
         self.levels = [1, 8, 64]
         self.serve_seconds = 1.0 if quick else 6.0

@@ -78,8 +78,10 @@ def _serving(results, out, md):
            f"Reproduce: `{cmd}`. Embed on lion-mlm-mini; the same `lion-client bench` and the same "
            f"texts ({sv['token_range'][0]}-{sv['token_range'][1]} tokens each) against lion-serve "
            "(default flags) and `bench/pyserve/lion_pyserve.py` (the PyTorch reference model, "
-           f"`grpcio`, Hugging Face `tokenizers`, dynamic batching {' '.join(sv['pyserve_flags'])}). "
-           f"{len(sv['rounds'])} rounds, the two servers alternating at each level; medians of "
+           f"`grpcio`, Hugging Face `tokenizers`, dynamic batching {' '.join(sv['pyserve_flags'])}, "
+           f"the reference's {sv.get('pyserve_form', '?')} form: the fastest of the three at "
+           "start-up). "
+           f"Rounds: {len(sv['rounds'])}, the two servers alternating at each level; medians of "
            "the rounds, and each round's throughput ratio. Client and server share the cores.", "",
            "| concurrency | lion-serve req/s | p50 ms | p99 ms | Python req/s | p50 ms | p99 ms | "
            "ratio (median) | ratio per round |", "|---|---|---|---|---|---|---|---|---|"]
@@ -113,8 +115,8 @@ def _long(results, out, md):
            f"Reproduce: `{cmd}`. One Embed request of random in-vocabulary token ids to "
            "lion-mlm-mini (`--max_input_tokens=1000002 --max_message_bytes=33554432`), lengths "
            "alternating round by round, best round; the server's peak resident set (VmHWM, reset "
-           "before each request) is the whole process's. The model alone: `lion_forward_bench`, "
-           "chunk form, in its own process.", "",
+           "before each request) is the whole process's. The model alone: `lion_forward_bench` "
+           "in its own process, in the form lion-serve chose.", "",
            "| tokens | wall s | tokens/s | compute s | form | RSS before GB | peak RSS GB | "
            "model alone s | alone peak RSS GB |", "|---|---|---|---|---|---|---|---|---|"]
     alone = {r["length"]: r for r in lg["alone"]}

@@ -100,4 +100,4 @@ def run(cfg, out_dir, log):
         for s in servers:
             s.stop()
     return {"tokens": tokens, "token_range": [min(counts), max(counts)], "rounds": rounds,
-            "pyserve_flags": list(cfg.pyserve_flags)}
+            "pyserve_flags": list(cfg.pyserve_flags), "pyserve_form": py.form}

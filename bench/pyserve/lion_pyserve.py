@@ -9,7 +9,8 @@ drives lion-serve. Simple dynamic batching: handler threads tokenize and put
 requests on a queue; one batching thread takes what is waiting (up to
 --max_batch_size, waiting at most --max_delay_ms for more once the first
 arrived), pads to the longest, runs one `torch.inference_mode()` forward and
-hands each handler its row.
+hands each handler its row. The reference's attention form is the one that
+runs a batch of --tune_tokens-token inputs fastest at start-up (--form=auto).
 
   python bench/pyserve/lion_pyserve.py --model_dir models/lion-mlm-mini --port 0
 
@@ -113,8 +114,27 @@ class DynamicBatcher:
                 p.done.set()
 
 
+def fastest_form(model, tokens, batch=8, reps=3):
+    """The reference form that runs a [batch, tokens] input fastest here (best
+    of `reps` after a warm-up): the tuning a team would do once."""
+    import torch
+    ids = torch.full((batch, tokens), 5, dtype=torch.long)
+    best = {}
+    with torch.inference_mode():
+        for form in ("full", "chunk", "rnn"):
+            model(ids, form=form, mlm_logits=False)
+            times = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                model(ids, form=form, mlm_logits=False)
+                times.append(time.perf_counter() - t0)
+            best[form] = min(times)
+    return min(best, key=best.get)
+
+
 def make_servicer(pb2, pb2_grpc, name, tokenizer, batcher, max_tokens):
     import grpc
+    form_enum = {"full": pb2.FORM_FULL, "chunk": pb2.FORM_CHUNK, "rnn": pb2.FORM_RNN}[batcher.form]
 
     class Inference(pb2_grpc.InferenceServicer):
         def Embed(self, request, context):
@@ -132,7 +152,7 @@ def make_servicer(pb2, pb2_grpc, name, tokenizer, batcher, max_tokens):
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                               f"input of {len(ids)} tokens exceeds {max_tokens}")
             p = batcher.submit(ids)
-            usage = pb2.Usage(input_tokens=len(ids), form=pb2.FORM_FULL, batch_size=p.batch_size,
+            usage = pb2.Usage(input_tokens=len(ids), form=form_enum, batch_size=p.batch_size,
                               queue_us=int(p.queue_s * 1e6), compute_us=int(p.compute_s * 1e6),
                               total_us=int((time.monotonic() - t0) * 1e6))
             return pb2.EmbedResponse(id=request.id, model=name, embedding=p.embedding, usage=usage)
@@ -148,7 +168,9 @@ def main():
     ap.add_argument("--max_batch_size", type=int, default=32)
     ap.add_argument("--max_delay_ms", type=float, default=2.0)
     ap.add_argument("--workers", type=int, default=128, help="gRPC handler threads")
-    ap.add_argument("--form", default="full", choices=("full", "chunk", "rnn"))
+    ap.add_argument("--form", default="auto", choices=("auto", "full", "chunk", "rnn"),
+                    help="the reference's attention form; auto: the fastest at start-up")
+    ap.add_argument("--tune_tokens", type=int, default=130, help="input length --form=auto times")
     ap.add_argument("--max_tokens", type=int, default=20000)
     args = ap.parse_args()
 
@@ -165,11 +187,11 @@ def main():
     model = load_model_dir(model_dir)
     config = model.config
     tokenizer = BertWordPieceTokenizer(str(model_dir / "vocab.txt"), lowercase=config["lowercase"])
-    with torch.inference_mode():  # warm-up: first calls allocate and pick kernels
-        model(torch.full((2, 64), 5, dtype=torch.long), form=args.form, mlm_logits=False)
+    form = args.form if args.form != "auto" else fastest_form(model, args.tune_tokens)
+    print(f"form {form}", file=sys.stderr, flush=True)
     stub_dir = tempfile.mkdtemp(prefix="lion-pyserve-")
     pb2, pb2_grpc = load_stubs(stub_dir)
-    batcher = DynamicBatcher(model, args.max_batch_size, args.max_delay_ms / 1e3, args.form)
+    batcher = DynamicBatcher(model, args.max_batch_size, args.max_delay_ms / 1e3, form)
     server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=args.workers),
                          options=[("grpc.max_receive_message_length", 64 << 20),
                                   ("grpc.max_send_message_length", 64 << 20)])
