@@ -7,7 +7,9 @@
 //   build/bench/lion_attention_bench --benchmark_format=json > out.json
 //   scripts/bench_report out.json
 // Environment: LION_BENCH_THREADS (intra-op threads), LION_BENCH_CHUNK (C),
-// LION_BENCH_MLM (unnormalised, as the MLM models run).
+// LION_BENCH_MLM (unnormalised, as the MLM models run), LION_BENCH_LENGTHS,
+// LION_BENCH_BATCHES, LION_BENCH_FULL_MAX_L and LION_BENCH_MIN_TIME (the cases
+// run; see FormArgs).
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
@@ -15,8 +17,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -105,21 +109,46 @@ void BM_LionAttention(benchmark::State& state) {
   state.SetLabel(std::string(FormName(form)) + "/" + (variant == kLit ? "lit" : variant == kDecay ? "d" : "s"));
 }
 
+// A comma-separated list from the environment, or the fallback.
+std::vector<int64_t> EnvList(const char* name, std::vector<int64_t> fallback) {
+  const char* text = std::getenv(name);
+  if (text == nullptr) return fallback;
+  std::vector<int64_t> out;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) out.push_back(std::atoll(item.c_str()));
+  }
+  return out;
+}
+
+// LION_BENCH_LENGTHS and LION_BENCH_BATCHES replace the lists below, and
+// LION_BENCH_FULL_MAX_L the full form's longest L (bench/run_all sweeps
+// L = 64 .. 65536 at B = 1 with them).
 void FormArgs(benchmark::internal::Benchmark* b) {
+  const std::vector<int64_t> lengths = EnvList("LION_BENCH_LENGTHS", {128, 512, 2048, 8192, 32768});
+  const std::vector<int64_t> batches = EnvList("LION_BENCH_BATCHES", {1, 8});
+  const std::vector<int64_t> full_max = EnvList("LION_BENCH_FULL_MAX_L", {});
   for (int form : {1, 2, 3}) {
     for (int variant : {kLit, kDecay, kS}) {
-      for (int64_t batch : {1, 8}) {
-        for (int64_t L : {128, 512, 2048, 8192, 32768}) {
+      for (int64_t batch : batches) {
+        for (int64_t L : lengths) {
           // The full form is O(L^2) in time: stop where one call takes minutes.
-          if (form == 1 && L > (batch == 1 ? 8192 : 2048)) continue;
+          const int64_t cap = !full_max.empty() ? full_max.front() : batch == 1 ? 8192 : 2048;
+          if (form == 1 && L > cap) continue;
           b->Args({form, variant, batch, L});
         }
       }
     }
   }
 }
+// LION_BENCH_MIN_TIME: seconds per case (default 0.3; bench/run_all --quick uses less).
+double MinTime() {
+  const char* text = std::getenv("LION_BENCH_MIN_TIME");
+  return text != nullptr ? std::atof(text) : 0.3;
+}
 BENCHMARK(BM_LionAttention)->Apply(FormArgs)->ArgNames({"form", "variant", "B", "L"})
-    ->Unit(benchmark::kMillisecond)->MinTime(0.3)->UseRealTime();
+    ->Unit(benchmark::kMillisecond)->MinTime(MinTime())->UseRealTime();
 
 // The machine's sgemm through LibTorch's BLAS: the yardstick for the ratios.
 void BM_Sgemm(benchmark::State& state) {

@@ -1,0 +1,173 @@
+"""bench/run_all's driver: runs the six comparisons of BENCHMARKS.md section 0,
+keeps every raw result in results.json and writes report.md with its plots.
+
+  bench/run_all [--quick] [--out DIR] [--only core,softmax,serving,long,efficiency]
+  bench/run_all --report_only --out DIR     (re-plot results.json)
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+
+from . import common, core, efficiency, longdoc, profile, report, serving, softmax
+
+POW2 = [2 ** i for i in range(6, 17)]  # 64 .. 65536
+PARTS = ["core", "softmax", "serving", "long", "efficiency"]
+
+
+class Config:
+    def __init__(self, quick):
+        self.quick = quick
+        self.threads = os.cpu_count()
+        self.rounds = 1 if quick else 2
+        # 1. attention core
+        self.core_lengths = [64, 128, 512, 2048] if quick else POW2
+        self.core_full_max = 2048 if quick else 16384
+        self.target_lengths = [128, 2048] if quick else [128, 2048, 8192, 32768]
+        self.core_min_time = 0.02 if quick else 0.3
+        # 2. LION vs softmax
+        self.softmax_shapes = ["mini"] if quick else ["mini", "base"]
+        self.lion_lengths = [128, 512, 2048] if quick else [128, 512, 2048, 8192, 32768, 131072]
+        self.softmax_lengths = [128, 512, 2048] if quick else [128, 512, 2048, 8192, 16384, 32768]
+        self.softmax_cap_s = 5 if quick else 15
+        # 3, 4. serving
+        self.levels = [1, 8, 64]
+        self.serve_seconds = 1.0 if quick else 6.0
+        self.warmup_s = 0.3 if quick else 1.0
+        self.serve_rounds = 1 if quick else 3
+        self.pyserve_flags = ["--max_batch_size=32", "--max_delay_ms=2"]
+        # 5. long documents
+        self.doc_lengths = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000]
+        # 6. whole-model efficiency
+        self.eff_lengths = [128, 512] if quick else [128, 512, 4096]
+        self.eff_runs = 2 if quick else 5
+        self.eff_models = ["lion-mlm-mini"] if quick else ["lion-mlm-mini", "base"]
+
+    def lion_lengths_for(self, shape):
+        # BERT-base width: 131072 tokens would take minutes per forward here
+        return [n for n in self.lion_lengths if shape == "mini" or n <= 32768]
+
+
+def _profiles(cfg, results, out_dir, log):
+    """perf profiles of the cases behind missed targets (full runs only)."""
+    found = {}
+    checks = report.targets(results)
+    missed = {t["id"] for t in checks if t["met"] is False}
+    data = out_dir / "perf"
+    data.mkdir(exist_ok=True)
+    if missed & {"eff"}:
+        log("profile: lion_forward_bench, lion-mlm-mini, L = 512, chunk form")
+        found["eff"] = profile.profile_command(
+            [common.FORWARD_BENCH, f"--model_dir={common.MODELS / common.MLM}", "--lengths=512",
+             "--form=chunk", "--runs=400", "--max_seconds=8"], data / "eff.data")
+    if missed & {"long_linear", "long_time"}:
+        log("profile: lion_forward_bench, lion-mlm-mini, 1M tokens, chunk form")
+        found["long"] = profile.profile_command(
+            [common.FORWARD_BENCH, f"--model_dir={common.MODELS / common.MLM}",
+             "--lengths=1000000", "--form=chunk", "--runs=1"], data / "long.data")
+    if missed & {"softmax_2048", "softmax_8192"}:
+        log("profile: lion_forward_bench, mini shape, L = 2048, chunk form")
+        found["softmax"] = profile.profile_command(
+            [common.FORWARD_BENCH, f"--model_dir={out_dir / 'lion-mini'}", "--lengths=2048",
+             "--form=chunk", "--runs=200", "--max_seconds=8"], data / "softmax.data")
+    if missed & {"ceiling", "serve_tput", "serve_p99"}:
+        log("profile: lion-serve under concurrency 64")
+        tmp = out_dir / "serving"
+        with common.LionServe(common.MODELS, tmp / "profile", name="lion-serve-profile",
+                              calibration_dir=tmp / "calibration") as server:
+            import subprocess
+            load = subprocess.Popen([str(common.LION_CLIENT), "bench", f"--address={server.address}",
+                                     f"--model={common.MLM}", "--method=embed", "--concurrency=64",
+                                     "--duration_s=8", "--warmup_s=0.5", "--progress=false",
+                                     f"--length=file:{tmp / 'texts.txt'}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
+            found["serving"] = profile.profile_pid(server.pid, 6, data / "serving.data")
+            load.wait(120)
+    return found
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(prog="bench/run_all", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="short run (about 2 minutes)")
+    ap.add_argument("--out", help="default: bench/report, bench/report/quick for --quick, "
+                    "bench/report/<parts> for --only")
+    ap.add_argument("--only", default=",".join(PARTS))
+    ap.add_argument("--report_only", action="store_true")
+    ap.add_argument("--no_profile", action="store_true")
+    ap.add_argument("--keep_work", action="store_true", help="keep logs and raw files")
+    args = ap.parse_args(argv)
+    parts = [p for p in PARTS if p in args.only.split(",")]
+    if not args.out:  # a quick or partial run never replaces the full run's report
+        sub = ["quick"] if args.quick else []
+        sub += [] if parts == PARTS else ["-".join(parts)]
+        args.out = str(common.REPO / "bench" / "report" / "-".join(sub)) if sub else str(
+            common.REPO / "bench" / "report")
+    out = pathlib.Path(args.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    results_path = out / "results.json"
+    if args.report_only:
+        report.write(json.loads(results_path.read_text()), out)
+        return 0
+    cfg = Config(args.quick)
+    only = set(args.only.split(","))
+    # servers' logs, calibrations, generated model directories, raw bench files
+    work = pathlib.Path(tempfile.mkdtemp(prefix="lion-run-all-"))
+    try:
+        return _run(cfg, only, args, out, work)
+    finally:
+        if args.keep_work:
+            print(f"work files kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(cfg, only, args, out, work):
+    results_path = out / "results.json"
+    log = common.Log()
+    command = "bench/run_all" + (" --quick" if args.quick else "")
+    results = {"machine": common.machine(), "command": command, "quick": args.quick,
+               "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    log(f"machine: {results['machine']['cpu']}, {results['machine']['cores']} cores, "
+        f"AVX-512 {'yes' if results['machine']['avx512'] else 'no'}")
+    t0 = time.monotonic()
+    if "core" in only:
+        results["core"] = core.run(cfg, work, log)
+    if only & {"core", "long"}:
+        long_server = common.LionServe(common.MODELS, work / "long", "--max_input_tokens=1000002",
+                                       "--max_message_bytes=33554432", name="lion-serve-long")
+        try:
+            if "core" in only:
+                results["auto"] = core.auto_choice(long_server, work, cfg.core_lengths, log)
+            if "long" in only:
+                results["long"] = longdoc.run(cfg, long_server, work, log)
+        finally:
+            long_server.stop()
+    if "softmax" in only:
+        results["softmax"] = softmax.run(cfg, work, log)
+    if "serving" in only:
+        results["serving"] = serving.run(cfg, work, log)
+    if "efficiency" in only:
+        dirs = {"lion-mlm-mini": common.MODELS / common.MLM}
+        if "base" in cfg.eff_models:
+            dirs["base"] = softmax.make_lion_dir("base", work / "lion-base")
+        results["efficiency"] = efficiency.run(cfg, dirs, log)
+    results["seconds"] = time.monotonic() - t0
+    results["load"] = {"min": min(log.loads), "max": max(log.loads),
+                       "mean": sum(log.loads) / len(log.loads)}
+    if not args.quick and not args.no_profile:
+        results["profiles"] = _profiles(cfg, results, work, log)
+    results["targets_checked"] = len(report.targets(results))
+    results_path.write_text(json.dumps(results, indent=1, default=str))
+    report.write(results, out)
+    log(f"report: {out / 'report.md'} ({results['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
