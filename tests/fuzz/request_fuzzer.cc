@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "server/api/served_model.h"
 #include "server/api/tasks.h"
+#include "server/repository/served_model.h"
 #include "server/config/server_options.h"
 #include "server/runtime/torch_model.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -34,7 +34,7 @@ constexpr size_t kMaxErrorBytes = 1024;
 
 struct Served {
   std::unique_ptr<runtime::Model> model;
-  api::ServedModel served;
+  repository::ServedModel served;
 };
 
 Served* Load(const std::string& name) {
@@ -55,7 +55,7 @@ Served* Load(const std::string& name) {
   s->served.max_text_bytes = flags.max_text_bytes;
   s->served.max_response_bytes = flags.max_message_bytes;
   if (d.architecture != "lion_vit") {
-    auto tokenizer = api::LoadTokenizer(dir, d.vocab_size);
+    auto tokenizer = repository::LoadTokenizer(dir, d.vocab_size);
     CheckSetup(tokenizer.status(), "tokenizer");
     s->served.tokenizer = *std::move(tokenizer);
   }
