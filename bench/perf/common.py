@@ -96,7 +96,7 @@ class Process:
         threading.Thread(target=self._read, daemon=True).start()
         if not self._ready.wait(timeout) or self._line is None or self.proc.poll() is not None:
             self.stop()
-            raise RuntimeError(f"{args[0]} did not log '{ready}':\n" + "\n".join(self.lines[-40:]))
+            raise RuntimeError(f"{args[0]} did not log that it serves:\n" + "\n".join(self.lines[-40:]))
 
     def _read(self):
         with open(self.log, "w") as log:
@@ -133,8 +133,8 @@ class LionServe(Process):
         workdir.mkdir(parents=True, exist_ok=True)
         calibration_dir = calibration_dir or workdir / "calibration"
         args = [LION_SERVE, f"--model_repository={repository}", "--grpc_address=127.0.0.1:0",
-                "--metrics_address=127.0.0.1:0", f"--calibration_dir={calibration_dir}",
-                *flags]
+                "--metrics_address=127.0.0.1:0", "--http_address=",  # HTTP: not measured here
+                f"--calibration_dir={calibration_dir}", *flags]
         super().__init__(args, lambda line: " serving " in line or '"msg":"serving"' in line,
                          workdir / f"{name}.log")
         line = self._line
