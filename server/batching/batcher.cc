@@ -64,11 +64,16 @@ std::string Batcher::RefusalReason(const runtime::Request& request, TimePoint no
                         " tokens; ", request.length, " more exceed --max_queue_tokens=",
                         l.max_queue_tokens);
   }
-  if (tokens_per_second_ <= 0 || request.deadline == TimePoint::max()) return "";
-  // The tokens ahead of it at the runner's recent rate (the running batch is
-  // not counted, so this errs towards admitting).
+  if (queue_.empty() || !batch_cost_.known() || request.deadline == TimePoint::max()) return "";
+  // The queue ahead of it, in the fewest batches the limits allow, at what
+  // batches recently cost (the running batch is not counted: this errs
+  // towards admitting).
+  const auto ceil_div = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
+  const int64_t batches =
+      std::max({int64_t{1}, ceil_div(queued_tokens_, std::max<int64_t>(1, l.max_batch_tokens)),
+                ceil_div(static_cast<int64_t>(queue_.size()), std::max<int64_t>(1, l.max_batch_size))});
   const auto wait = std::chrono::duration_cast<Duration>(
-      std::chrono::duration<double>(static_cast<double>(queued_tokens_) / tokens_per_second_));
+      std::chrono::duration<double>(batch_cost_.Seconds(batches, queued_tokens_)));
   if (now + wait <= request.deadline) return "";
   const auto ms = [](Duration d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
@@ -121,10 +126,10 @@ void Batcher::Wake() {
   cv_.Signal();
 }
 
-void Batcher::RunnerIdle(double tokens_per_second) {
+void Batcher::RunnerIdle(const runtime::BatchCost& cost) {
   absl::MutexLock lock(&mu_);
   runner_idle_ = true;
-  if (tokens_per_second > 0) tokens_per_second_ = tokens_per_second;
+  if (cost.known()) batch_cost_ = cost;
   woken_ = true;
   cv_.Signal();
 }

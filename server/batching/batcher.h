@@ -32,6 +32,7 @@
 #include "server/common/clock.h"
 #include "server/config/server_options.h"
 #include "server/metrics/metrics.h"
+#include "server/runtime/batch_cost.h"
 #include "server/runtime/request.h"
 
 namespace lion::batching {
@@ -73,9 +74,9 @@ class Batcher {
   // Makes the thread look at the queue now (e.g. after a FakeClock moved).
   void Wake();
 
-  // The runner finished its batch and has nothing waiting; it computes about
-  // `tokens_per_second` padded tokens a second (<= 0: no estimate yet).
-  void RunnerIdle(double tokens_per_second);
+  // The runner finished its batch and has nothing waiting; `cost` is what a
+  // batch costs it (unknown: no estimate yet).
+  void RunnerIdle(const runtime::BatchCost& cost);
 
   // From now on, sends what is queued without waiting for batches to fill
   // (draining).
@@ -118,7 +119,7 @@ class Batcher {
   bool flush_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool runner_idle_ ABSL_GUARDED_BY(mu_) = true;
-  double tokens_per_second_ ABSL_GUARDED_BY(mu_) = 0;
+  runtime::BatchCost batch_cost_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

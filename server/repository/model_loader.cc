@@ -142,7 +142,7 @@ absl::StatusOr<std::unique_ptr<ServedModel>> StartModel(const std::string& dir,
                                                                }));
   batching::Batcher* batcher = threads->batcher.get();
   runner->SetOnIdle(
-      [batcher](double tokens_per_second) { batcher->RunnerIdle(tokens_per_second); });
+      [batcher](const runtime::BatchCost& cost) { batcher->RunnerIdle(cost); });
   served->batcher = batcher;
   served->threads = std::move(threads);
   log("INFO", "model started",

@@ -88,7 +88,7 @@ void Runner::Submit(Batch batch) {
   }
 }
 
-void Runner::SetOnIdle(std::function<void(double)> on_idle) {
+void Runner::SetOnIdle(std::function<void(const BatchCost&)> on_idle) {
   absl::MutexLock lock(&mu_);
   on_idle_ = std::move(on_idle);
 }
@@ -123,12 +123,12 @@ void Runner::Loop() {
       cv_.SignalAll();  // room for the next batch
     }
     Execute(std::move(batch));
-    std::function<void(double)> on_idle;
+    std::function<void(const BatchCost&)> on_idle;
     {
       absl::MutexLock lock(&mu_);
       if (inbox_.empty()) on_idle = on_idle_;
     }
-    if (on_idle) on_idle(tokens_per_second_);
+    if (on_idle) on_idle(batch_cost_.Estimate());
   }
 }
 
@@ -232,11 +232,7 @@ void Runner::Execute(Batch batch) {
   const TimePoint end = clock_->Now();
   const std::string form(kernels::FormName(options.form));
   metrics_->RecordBatch(name, form, size, size * padded, Seconds(end - start));
-  if (end > start) {
-    // Recent throughput for the batcher's queue-wait estimate.
-    const double rate = static_cast<double>(size * padded) / Seconds(end - start);
-    tokens_per_second_ = tokens_per_second_ > 0 ? 0.7 * tokens_per_second_ + 0.3 * rate : rate;
-  }
+  batch_cost_.Add(size * padded, Seconds(end - start));  // for the batcher's wait estimate
   for (size_t i = 0; i < live.size(); ++i) {
     Request& r = *live[i];
     metrics_->ObserveQueueSeconds(name, Seconds(start - r.arrival));

@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "server/common/clock.h"
 #include "server/metrics/metrics.h"
+#include "server/runtime/batch_cost.h"
 #include "server/runtime/form_policy.h"
 #include "server/runtime/model.h"
 #include "server/runtime/request.h"
@@ -59,11 +60,12 @@ class Runner {
   void Abort(const std::string& reason);
 
   // Called on the runner thread each time it finishes a batch with nothing
-  // waiting, with its recent throughput in padded tokens a second (0 before
-  // the first batch). The batcher forms its next batch only then, so that
-  // everything that queued up during a batch joins the next one. Set it
-  // before traffic starts; it must not block or call back into the runner.
-  void SetOnIdle(std::function<void(double tokens_per_second)> on_idle);
+  // waiting, with what a batch costs, fitted from the recent batches
+  // (batch_cost.h; unknown before the first batch). The batcher forms its
+  // next batch only then, so that everything that queued up during a batch
+  // joins the next one. Set it before traffic starts; it must not block or
+  // call back into the runner.
+  void SetOnIdle(std::function<void(const BatchCost&)> on_idle);
 
   const ModelDescription& description() const { return description_; }
   const FormLimits& limits() const { return limits_; }
@@ -89,12 +91,12 @@ class Runner {
 
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
-  std::function<void(double)> on_idle_ ABSL_GUARDED_BY(mu_);
+  std::function<void(const BatchCost&)> on_idle_ ABSL_GUARDED_BY(mu_);
   std::deque<Batch> inbox_ ABSL_GUARDED_BY(mu_);  // at most one waiting batch
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::string abort_reason_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> aborted_{false};  // read between layers without mu_
-  double tokens_per_second_ = 0;      // touched only by thread_
+  BatchCostModel batch_cost_;         // touched only by thread_
   std::thread thread_;
 };
 

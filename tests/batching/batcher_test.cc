@@ -202,7 +202,7 @@ TEST(BatcherTest, QueuedTokensAreBoundedButALoneRequestIsAdmitted) {
 
 TEST(BatcherTest, RequestWhoseEstimatedWaitExceedsItsDeadlineIsRefusedAtOnce) {
   Harness h(Limits(8, 1000000), /*wait_for_idle_runner=*/true);
-  h.batcher_->RunnerIdle(1000);  // 1000 tokens a second
+  h.batcher_->RunnerIdle({.overhead_s = 0, .seconds_per_token = 0.001});
   const TimePoint now = h.clock_.Now();
   ASSERT_TRUE(h.batcher_->Submit(h.Make(500)).ok());  // 0.5 s of work queued
   absl::Status s = h.batcher_->Submit(h.Make(10, now + std::chrono::milliseconds(200)));
@@ -211,6 +211,29 @@ TEST(BatcherTest, RequestWhoseEstimatedWaitExceedsItsDeadlineIsRefusedAtOnce) {
   EXPECT_TRUE(h.batcher_->Submit(h.Make(10, now + std::chrono::seconds(2))).ok());
   EXPECT_THAT(h.metrics_.Serialize(),
               HasSubstr("lion_rejected_total{model=\"m\",reason=\"overloaded\"} 1"));
+}
+
+// A stream's first request alone measures mostly the per-batch overhead:
+// charging every queued token at that batch's rate refused requests that
+// would finish in time. The queue is charged as the batches it will form.
+TEST(BatcherTest, EstimatedWaitChargesTheOverheadPerBatchNotPerToken) {
+  Harness h(Limits(64, 1000000), /*wait_for_idle_runner=*/true);
+  h.batcher_->RunnerIdle({.overhead_s = 0.3, .seconds_per_token = 0});
+  const TimePoint now = h.clock_.Now();
+  for (int i = 0; i < 22; ++i) ASSERT_TRUE(h.batcher_->Submit(h.Make(40)).ok());
+  // 880 tokens fit one batch of 64: 300 ms ahead, not 22 x 300 ms.
+  EXPECT_TRUE(h.batcher_->Submit(h.Make(10, now + std::chrono::seconds(1))).ok());
+}
+
+TEST(BatcherTest, EstimatedWaitCountsOneBatchPerRequestAtBatchSizeOne) {
+  Harness h(Limits(1, 1000000), /*wait_for_idle_runner=*/true);
+  h.batcher_->RunnerIdle({.overhead_s = 0.3, .seconds_per_token = 0});
+  const TimePoint now = h.clock_.Now();
+  for (int i = 0; i < 22; ++i) ASSERT_TRUE(h.batcher_->Submit(h.Make(40)).ok());
+  // At least 21 batches of one still queued (one may be running): >= 6.3 s.
+  absl::Status s = h.batcher_->Submit(h.Make(10, now + std::chrono::seconds(1)));
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(s.message(), HasSubstr("estimated queue wait of"));
 }
 
 // A flush while the runner is busy must leave the batcher waiting (not
@@ -225,11 +248,11 @@ TEST(BatcherTest, FlushWhileTheRunnerIsBusyWaitsForItsIdleReport) {
   // Held while the runner is busy: nothing else may have been dispatched.
   // RunnerIdle takes the batcher's lock: it returns only if the batcher
   // released it.
-  std::thread idle([&] { h.batcher_->RunnerIdle(0); });
+  std::thread idle([&] { h.batcher_->RunnerIdle({}); });
   idle.join();
   ASSERT_TRUE(h.WaitBatches(2));
   EXPECT_EQ(h.batches()[1], (std::vector<int64_t>{6}));
-  h.batcher_->RunnerIdle(0);
+  h.batcher_->RunnerIdle({});
   ASSERT_TRUE(h.WaitBatches(3));
   EXPECT_EQ(h.batches()[2], (std::vector<int64_t>{7}));
   EXPECT_EQ(h.batches().size(), 3u);

@@ -1,7 +1,10 @@
 #include "server/runtime/runner.h"
 
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -249,22 +252,39 @@ TEST(RunnerTest, AbortStopsTheRunningBatchAndAnswersUnavailable) {
   EXPECT_THAT(res.status().message(), HasSubstr("is shutting down: test"));
 }
 
-TEST(RunnerTest, IdleCallbackReportsThroughputAfterEachBatch) {
+TEST(RunnerTest, IdleCallbackReportsTheBatchCostFittedSoFar) {
   Fixture fx;
-  std::promise<double> rate;
-  fx.runner->SetOnIdle([&](double tokens_per_second) { rate.set_value(tokens_per_second); });
+  std::mutex mu;
+  std::vector<BatchCost> reports;
+  std::condition_variable cv;
+  fx.runner->SetOnIdle([&](const BatchCost& cost) {
+    std::lock_guard<std::mutex> lock(mu);
+    reports.push_back(cost);
+    cv.notify_all();
+  });
+  // Batch k of 20 * k tokens takes (0.05 + 0.0025 * tokens) s of fake time.
+  int64_t next_tokens = 20;
   fx.model->SetDuringForward([&](const BatchOptions&) {
-    fx.clock.Advance(std::chrono::milliseconds(100));
+    fx.clock.Advance(std::chrono::microseconds(50000 + 2500 * next_tokens));
     return false;
   });
-  auto [r, f] = fx.Make(20);
-  Batch b;
-  b.push_back(std::move(r));
-  fx.runner->Submit(std::move(b));
-  ASSERT_TRUE(Get(f).ok());
-  auto got = rate.get_future();
-  ASSERT_EQ(got.wait_for(std::chrono::seconds(5)), std::future_status::ready);
-  EXPECT_DOUBLE_EQ(got.get(), 200.0);  // 20 tokens in 0.1 s of fake time
+  for (int64_t tokens : {20, 60}) {
+    next_tokens = tokens;
+    auto [r, f] = fx.Make(tokens);
+    Batch b;
+    b.push_back(std::move(r));
+    fx.runner->Submit(std::move(b));
+    ASSERT_TRUE(Get(f).ok());
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(5),
+                            [&] { return reports.size() == static_cast<size_t>(tokens / 40 + 1); }));
+  }
+  // One batch size seen: all of its 0.1 s counts as overhead (a lower bound).
+  EXPECT_NEAR(reports[0].overhead_s, 0.1, 1e-9);
+  EXPECT_EQ(reports[0].seconds_per_token, 0);
+  // Two sizes: the line through both.
+  EXPECT_NEAR(reports[1].overhead_s, 0.05, 1e-9);
+  EXPECT_NEAR(reports[1].seconds_per_token, 0.0025, 1e-12);
 }
 
 }  // namespace
