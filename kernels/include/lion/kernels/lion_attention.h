@@ -52,9 +52,9 @@ absl::StatusOr<at::Tensor> LionAttention(const at::Tensor& q, const at::Tensor& 
                                          const at::Tensor& lengths,
                                          const AttentionOptions& options);
 
-// Two-order variant (spec 7), no padding: orders[m] is an int64 [L]
-// permutation (position -> token), g_orders[m] is [B,H,L] in order m's
-// positions. Runs options.form along each order and adds num and den.
+// Two-order variant (docs/lion-math.md section 7), no padding: orders[m] is an
+// int64 [L] permutation (position -> token), g_orders[m] is [B,H,L] in order
+// m's positions. Runs options.form along each order and adds num and den.
 absl::StatusOr<at::Tensor> LionAttentionMultiOrder(const at::Tensor& q, const at::Tensor& k,
                                                    const at::Tensor& v,
                                                    const std::vector<at::Tensor>& orders,
@@ -62,8 +62,8 @@ absl::StatusOr<at::Tensor> LionAttentionMultiOrder(const at::Tensor& q, const at
                                                    const AttentionOptions& options);
 
 // Bytes of working memory a form needs beyond its inputs and output, for the
-// server's form policy (spec section 5). Upper bound, fp32. The CPU kernels'
-// figure; the CUDA kernels' is LionAttentionCudaWorkspaceBytes.
+// server's form policy (docs/lion-math.md section 5). Upper bound, fp32. The
+// CPU kernels' figure; the CUDA kernels' is LionAttentionCudaWorkspaceBytes.
 int64_t AttentionWorkspaceBytes(Form form, int64_t batch, int64_t heads, int64_t length, int64_t d,
                                 int64_t chunk_size);
 
