@@ -16,8 +16,11 @@
 //           read back (the kernels clamp them to [0, L]).
 // Errors: INVALID_ARGUMENT for shape/dtype/device mismatches or bad options
 // (CUDA: head widths above the kernels' limits too); UNIMPLEMENTED for a
-// device this build cannot run; INTERNAL if LibTorch or CUDA fails (the
-// message names the form). Never throws.
+// device this build cannot run (CUDA tensors in a build without the CUDA
+// kernels); INTERNAL if LibTorch throws (the message names the form) or a
+// CUDA call fails (the message names the kernel or call and CUDA's error).
+// Exceptions LibTorch throws while computing are caught here and returned as
+// that INTERNAL status.
 // Thread safety: reentrant; uses LibTorch's intra-op thread pool (CPU) or
 // the calling thread's current CUDA stream.
 #ifndef LION_KERNELS_LION_ATTENTION_H_
