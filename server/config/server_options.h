@@ -1,6 +1,7 @@
 // ServerOptions: every setting of lion-serve, with its default (`lion-serve
-// --help` lists them; docs/api.md section 7 describes the limits). Plain data, copyable. Built by ParseServerOptions (flags.h) from
-// flags and LION_* environment variables; checked by Validate().
+// --help` lists them; docs/api.md section 7 describes the limits). Plain
+// data, copyable. Built by ParseServerOptions (flags.h) from flags and LION_*
+// environment variables; checked by Validate().
 #ifndef LION_SERVER_CONFIG_SERVER_OPTIONS_H_
 #define LION_SERVER_CONFIG_SERVER_OPTIONS_H_
 
