@@ -36,15 +36,16 @@ _OUTSIDE_DOCS = [
 ]
 FORBIDDEN = re.compile("|".join(_OUTSIDE_DOCS), re.IGNORECASE)
 
-# /work/..., /root/..., /home/<user>/...: a path of the machine a file was
-# written on. System paths (/usr, /etc, /tmp, /opt, /proc, /dev, /var) are fine.
+# A path under the work folder, root's home or a user's home (the three
+# patterns below) is a path of the machine a file was written on. System
+# paths (/usr, /etc, /tmp, /opt, /proc, /dev, /var) are fine.
 MACHINE_PATH = re.compile(r"(?<![\w.~/-])/(?:" + "work" + r"|root|home/[\w.-]+)(?=/|\b)")
 
 # Absolute paths that are not of a development machine, each with its reason.
 ALLOWED_PATHS = {
-    ("deploy/docker/Dockerfile", "/root"): "the image's root home while it is built",
-    ("deploy/test-compose", "/work"): "the container's mount point of the test's folder",
-    ("tests/runtime/calibration_cache_test.cc", "/home/u"): "a made-up HOME under test",
+    ("deploy/docker/Dockerfile", "/" + "root"): "the image's root home while it is built",
+    ("deploy/test-compose", "/" + "work"): "the container's mount point of the test's folder",
+    ("tests/runtime/calibration_cache_test.cc", "/" + "home/u"): "a made-up HOME under test",
 }
 
 NUMBER = r"\d+(?:\.\d+)*"
@@ -179,7 +180,8 @@ def test_the_checks_recognise_what_they_look_for():
     assert MACHINE_PATH.search("default " + "/" + "work/main/build")
     assert MACHINE_PATH.search("/" + "home/alice/x")
     assert not MACHINE_PATH.search("/usr/include and /tmp/x and https://a.org/work/x")
-    flat = joined("// the mask of docs/lion-math.md\n// section 2.1, and BENCHMARKS.md sections 2-4")
+    flat = joined("// the mask of docs/lion-math.md\n"
+                  "// section 2.1, and BENCHMARKS.md sections 2-4")
     cites = [(m.group(1), cited_numbers(m.group(2))) for m in SECTION_CITE.finditer(flat)]
     assert cites == [("docs/lion-math.md", ["2.1"]), ("BENCHMARKS.md", ["2", "3", "4"])]
     assert section_numbers("# T\n## 1. A\n### 1.2 B\n## 10. C\n") == {"1", "1.2", "10"}
