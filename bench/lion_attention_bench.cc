@@ -1,8 +1,8 @@
 // Google Benchmark of the LION attention core on the CPU: every form and
 // variant at d = 64, H = 6, B in {1, 8}, L in {128 .. 32768}, with the FLOP
-// counts of lion-spec section 5 and the peak extra resident memory of each
-// call; plus the machine's sgemm rate through the same BLAS (LibTorch's), both
-// as separate cases and measured around every case, so the ratios in
+// counts of docs/lion-math.md section 5 and the peak extra resident memory of
+// each call; plus the machine's sgemm rate through the same BLAS (LibTorch's),
+// both as separate cases and measured around every case, so the ratios in
 // BENCHMARKS.md come from one run.
 //   build/bench/lion_attention_bench --benchmark_format=json > out.json
 //   scripts/bench_report out.json

@@ -3,10 +3,10 @@
 //     (cuBLAS through LibTorch, 8192^3 / 4096^3) and a device-to-device copy
 //     (bytes read + written);
 //  2. the LION attention core per form and L in {512 .. 131072} (bf16, d = 64,
-//     H = 12, B * L = 131072 tokens): time, achieved TFLOP/s (lion-spec 5's
-//     counts), GB/s of compulsory traffic (q, k, v, g read once, y written
-//     once), the share of the roofline bound max(FLOP / bf16 matmul rate,
-//     bytes / copy rate), and the allocator's peak memory during the call;
+//     H = 12, B * L = 131072 tokens): time, achieved TFLOP/s
+//     (docs/lion-math.md section 5's counts), GB/s of compulsory traffic
+//     (q, k, v, g read once, y written once), the share of the roofline
+//     bound max(FLOP / bf16 matmul rate, bytes / copy rate), and the allocator's peak memory during the call;
 //  3. a whole encoder (BERT-base width: D = 768, H = 12, FFN 3072, 4 layers,
 //     bf16) with LION attention (LION-S, each form) and the same encoder with
 //     softmax attention through at::scaled_dot_product_attention (PyTorch

@@ -1,5 +1,6 @@
-"""bench/run_all's driver: runs the six comparisons of BENCHMARKS.md section 0,
-keeps every raw result in results.json and writes report.md with its plots.
+"""bench/run_all's driver: runs the six comparisons (sections 1-6 of the report
+that report.py writes), keeps every raw result in results.json and writes
+report.md with its plots.
 
   bench/run_all [--quick] [--out DIR] [--only core,softmax,serving,long,efficiency]
   bench/run_all --report_only --out DIR     (re-plot results.json)

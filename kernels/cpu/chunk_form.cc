@@ -1,6 +1,6 @@
-// State-passing chunk form (lion-spec 4.1) on the CPU. With chunks of C
-// tokens, local exclusive prefix P_a of the log-decays, chunk total P_n and
-// inclusive prefix Pi_a = P_{a+1}:
+// State-passing chunk form (docs/lion-math.md section 4.1) on the CPU. With
+// chunks of C tokens, local exclusive prefix P_a of the log-decays, chunk total
+// P_n and inclusive prefix Pi_a = P_{a+1}:
 //   intra:   S = c (Q K^T) o Mloc,  Mloc = exp(P_a - P_b) below, exp(Pi_b - Pi_a) above
 //   carries: UF = sum_b exp(P_n - P_b) k_b [v_b|1]^T,  UB = sum_b exp(Pi_b) k_b [v_b|1]^T
 //            TF_{c+1} = exp(P_n) TF_c + UF_c (left to right), TB likewise right to left

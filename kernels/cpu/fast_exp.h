@@ -1,8 +1,8 @@
 // Vectorizable exp for the LION mask: every exponent the kernels form is <= 0
-// (spec 4.1, 6), so the range reduction needs no overflow handling. Cephes
-// polynomial, max relative error ~2 ulp in [-87, 0]; below -87.3 returns 0
-// (the true value is < 1.3e-38, far under fp32 resolution of any sum it joins);
-// NaN gives NaN.
+// (docs/lion-math.md sections 4.1 and 6), so the range reduction needs no
+// overflow handling. Cephes polynomial, max relative error ~2 ulp in [-87, 0];
+// below -87.3 returns 0 (the true value is < 1.3e-38, far under fp32 resolution
+// of any sum it joins); NaN gives NaN.
 #ifndef LION_KERNELS_CPU_FAST_EXP_H_
 #define LION_KERNELS_CPU_FAST_EXP_H_
 

@@ -17,13 +17,15 @@
 
 namespace lion::kernels::internal {
 
-// Full form (spec 2.2): per row, query blocks of the L x L scores, with the
-// mask fused in from double prefix sums of g. Working memory O(threads*64*L).
+// Full form (docs/lion-math.md section 2.2): per row, query blocks of the L x L
+// scores, with the mask fused in from double prefix sums of g. Working memory
+// O(threads*64*L).
 NumDen FullFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                    const at::Tensor& g, const AttentionOptions& options, bool finish);
 
-// State-passing chunk form (spec 4.1): all chunks' local terms as batched
-// GEMMs, a short sequential scan over chunk carries, then all reads at once.
+// State-passing chunk form (docs/lion-math.md section 4.1): all chunks' local
+// terms as batched GEMMs, a short sequential scan over chunk carries, then all
+// reads at once.
 NumDen ChunkFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                     const at::Tensor& g, const AttentionOptions& options, bool finish);
 
@@ -32,9 +34,10 @@ NumDen ChunkFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& 
 void FinishRows(const float* rows, int64_t count, int64_t dv, float eps, float* y,
                 int64_t y_stride);
 
-// Bidirectional RNN form (spec 3): one vectorized scan per (row, direction),
-// scanning only the first row_lengths[r] tokens. `finish` applies when the
-// directions run in place (rows >= threads); otherwise den comes back.
+// Bidirectional RNN form (docs/lion-math.md section 3): one vectorized scan per
+// (row, direction), scanning only the first row_lengths[r] tokens. `finish`
+// applies when the directions run in place (rows >= threads); otherwise den
+// comes back.
 NumDen RnnFormCpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                   const at::Tensor& g, const std::vector<int64_t>& row_lengths,
                   const AttentionOptions& options, bool finish);

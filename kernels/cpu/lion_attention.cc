@@ -102,7 +102,7 @@ absl::StatusOr<NumDen> NumDenImpl(const at::Tensor& q_in, const at::Tensor& k_in
   at::Tensor valid;  // [B, 1, L, 1]
   if (lengths.defined()) {
     // Padded keys and values set to zero: every form then equals the unpadded
-    // computation on the valid prefix (spec 6).
+    // computation on the valid prefix (docs/lion-math.md section 6).
     valid = ValidMask(lengths, L, q_in.options()).view({B, 1, L, 1});
     k = k * valid;
     v = v * valid;

@@ -1,6 +1,6 @@
-// Reads like lion-spec 2.1-2.2: for each (b, h) the mask entry M[i, j] is the
-// product of the decays strictly between query i and key j plus the key's own
-// ("key" convention), here as exp of a log-sum taken in double.
+// Reads like docs/lion-math.md sections 2.1-2.2: for each (b, h) the mask entry
+// M[i, j] is the product of the decays strictly between query i and key j plus
+// the key's own ("key" convention), here as exp of a log-sum taken in double.
 #include "lion/kernels/lion_attention_reference.h"
 
 #include <cmath>

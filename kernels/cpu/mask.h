@@ -1,8 +1,9 @@
-// The LION mask applied to blocks of attention scores (spec 2.1), shared by
-// the full and chunk forms. Rows [i0, i1) of an L x L score matrix are
-// multiplied by c * M[i, :], with M built from G, the exclusive prefix sum of
-// the log-decays in double (G[0] = 0, length L + 1). Outside the diagonal
-// block the mask of a row block is rank one with both factors <= 1:
+// The LION mask applied to blocks of attention scores (docs/lion-math.md
+// section 2.1), shared by the full and chunk forms. Rows [i0, i1) of an L x L
+// score matrix are multiplied by c * M[i, :], with M built from G, the
+// exclusive prefix sum of the log-decays in double (G[0] = 0, length L + 1).
+// Outside the diagonal block the mask of a row block is rank one with both
+// factors <= 1:
 //   j < i0:  M[i,j] = exp(G_i - G_i0) * exp(G_i0 - G_j)
 //   j >= i1: M[i,j] = exp(G_{j+1} - G_i1) * exp(G_i1 - G_{i+1})
 // so only the diagonal block needs an exp per element; every exponent is

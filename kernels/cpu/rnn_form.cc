@@ -1,6 +1,7 @@
-// Bidirectional RNN form (lion-spec 3) on the CPU. One task per (row,
-// direction); the backward scan is the forward scan over reversed indices
-// (the mask is reversal-symmetric, spec 2.1). Per token i of a direction:
+// Bidirectional RNN form (docs/lion-math.md section 3) on the CPU. One task per
+// (row, direction); the backward scan is the forward scan over reversed indices
+// (the mask is reversal-symmetric, docs/lion-math.md section 2.1). Per token i
+// of a direction:
 //   S = a_i S + k_i v_i^T,  z = a_i z + k_i       (a_i: decay of the token just left)
 //   y_i = q_i^T S - (q_i.k_i) v_i / 2,  d_i = q_i.z - (q_i.k_i) / 2
 // The state S (dk x dv) stays in L1; the update and the readout run in one

@@ -1,4 +1,4 @@
-// The chunk form's carries (lion-spec 4.1), in two launches:
+// The chunk form's carries (docs/lion-math.md section 4.1), in two launches:
 //  1. one block per (segment, row) walks the segment's chunks right to left.
 //     Before each chunk it stores the backward carry gathered so far (from
 //     the chunks to its right, inside the segment), then folds the chunk in:

@@ -1,6 +1,7 @@
-// The chunk form's outputs (lion-spec 4.1): one block per (segment, row)
-// walks the segment's chunks left to right with the forward carry TF on chip
-// (starting from the carry entering the segment). For chunk [s, s + n):
+// The chunk form's outputs (docs/lion-math.md section 4.1): one block per
+// (segment, row) walks the segment's chunks left to right with the forward
+// carry TF on chip (starting from the carry entering the segment). For chunk
+// [s, s + n):
 //   [num | den] = c (Q K^T o Mloc) [V | 1]                  intra-chunk block
 //               + c e^{P_a} q_a^T [TF | zF]                 forward read
 //               + c e^{P_n - P_{a+1}} q_a^T [TB | zB]       backward read

@@ -1,5 +1,5 @@
-// The chunk form's carries on chip (lion-spec 4.1): a carry is a
-// kHeadDim x kHeadDim float32 state T (keys' features x values' features)
+// The chunk form's carries on chip (docs/lion-math.md section 4.1): a carry is
+// a kHeadDim x kHeadDim float32 state T (keys' features x values' features)
 // plus its normaliser vector z, both zero-padded. Shared by the carry pass
 // (chunk_carries.cu) and the output pass (chunk_form.cu). Internal.
 #ifndef LION_KERNELS_CUDA_CHUNK_STATE_CUH_

@@ -1,9 +1,10 @@
-// The full form (lion-spec 2) on the GPU, tiled like FlashAttention: one block
-// per (64-query tile, (b, h) row) walks the key tiles of its row. For each:
-// S = Q K^T on the tensor cores, the mask applied on chip, then
-// [num | den] += P [V | 1]: P V on the tensor cores, den as the row sums of P
-// beside it. LION has no softmax, so nothing is rescaled between tiles; the
-// L x L scores never leave shared memory (one 64 x 64 tile at a time).
+// The full form (docs/lion-math.md section 2) on the GPU, tiled like
+// FlashAttention: one block per (64-query tile, (b, h) row) walks the key tiles
+// of its row. For each: S = Q K^T on the tensor cores, the mask applied on
+// chip, then [num | den] += P [V | 1]: P V on the tensor cores, den as the row
+// sums of P beside it. LION has no softmax, so nothing is rescaled between
+// tiles; the L x L scores never leave shared memory (one 64 x 64 tile at a
+// time).
 //
 // The mask comes from G, the double prefix sums of g (prefix_sum.cu). Between
 // a query tile [i0, i_end) and a key tile wholly before it the mask is rank

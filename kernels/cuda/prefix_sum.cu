@@ -1,9 +1,9 @@
-// Exclusive prefix sums of the log-decays in double, one block per (b, h)
-// row: G[0] = 0, G[t + 1] = G[t] + g[t], with g read as 0 at or past the
-// row's length (padded tokens take no part). The full and chunk forms form
-// every mask exponent as a difference of these doubles, so long rows lose
-// nothing to cancellation (lion-spec 6: a float32 cumulative sum loses 1e-6
-// relative by L = 50 and more as L grows).
+// Exclusive prefix sums of the log-decays in double, one block per (b, h) row:
+// G[0] = 0, G[t + 1] = G[t] + g[t], with g read as 0 at or past the row's
+// length (padded tokens take no part). The full and chunk forms form every mask
+// exponent as a difference of these doubles, so long rows lose nothing to
+// cancellation (docs/lion-math.md section 6: a float32 cumulative sum loses
+// about 3e-6 relative by L = 50, and more as L grows).
 #include "cuda/cuda_common.cuh"
 #include "cuda/forms_cuda.h"
 

@@ -1,12 +1,11 @@
-// The bidirectional RNN form (lion-spec 3). One thread block per (row,
-// direction); thread j < dv owns column j of the dk x dv state S in
+// The bidirectional RNN form (docs/lion-math.md section 3). One thread block
+// per (row, direction); thread j < dv owns column j of the dk x dv state S in
 // registers, thread dv owns the normaliser z (the "ones" column of [V | 1]).
 // Per token: S[:, j] = a S[:, j] + k v_j, y_j = q . S[:, j] - (q . k) v_j / 2.
 // Tiles of kRnnTile tokens of q and k (as float32) and q . k are staged in
-// shared memory. The two directions add into zero-initialised float32
-// outputs with atomicAdd (two addends per element: the sum does not depend
-// on their order). A last kernel divides and converts when finished rows are
-// wanted.
+// shared memory. The two directions add into zero-initialised float32 outputs
+// with atomicAdd (two addends per element: the sum does not depend on their
+// order). A last kernel divides and converts when finished rows are wanted.
 #include <algorithm>
 
 #include "cuda/cuda_common.cuh"

@@ -1,7 +1,8 @@
-"""The LION attention core in PyTorch (lion-spec sections 2-4 and 7).
+"""The LION attention core in PyTorch (docs/lion-math.md sections 2-4 and 7).
 
 Shapes: q, k [B, H, L, dk] (feature map already applied), v [B, H, L, dv],
-g [B, H, L] per-token log-decays (g = log lambda <= 0, key convention of spec 2.1).
+g [B, H, L] per-token log-decays (g = log lambda <= 0, key convention of
+docs/lion-math.md section 2.1).
 Optional `lengths` [B] (int): sequence b is right-padded and computed at its
 true length; its keys and values at or past lengths[b] are treated as zero and
 its output rows there are zero.
@@ -37,7 +38,7 @@ def _prepare(k, v, g, lengths):
 
 
 def _full(q, k, v, g, scale):
-    """Full form (spec 2.2). The mask exponents are formed in float64 from
+    """Full form (docs/lion-math.md section 2.2). The mask exponents are formed in float64 from
     inclusive/exclusive prefix sums, so long fp32 inputs lose no precision."""
     L = q.shape[2]
     g64 = g.to(torch.float64)
@@ -54,7 +55,7 @@ def _full(q, k, v, g, scale):
 
 
 def _chunk(q, k, v, g, scale, chunk_size):
-    """State-passing chunkwise form (spec 4.1); every exponent is <= 0."""
+    """State-passing chunkwise form (docs/lion-math.md section 4.1); every exponent is <= 0."""
     B, H, L, dk = q.shape
     dv = v.shape[-1]
     bounds = [(s, min(s + chunk_size, L)) for s in range(0, L, chunk_size)]
@@ -104,7 +105,8 @@ def _chunk(q, k, v, g, scale, chunk_size):
 
 
 def _rnn(q, k, v, g, scale):
-    """Bidirectional RNN form (spec 3): two scans, half the diagonal in each."""
+    """Bidirectional RNN form (docs/lion-math.md section 3): two scans, half the
+    diagonal in each."""
     B, H, L, dk = q.shape
     dv = v.shape[-1]
     num = torch.zeros(B, H, L, dv, dtype=q.dtype, device=q.device)
@@ -171,7 +173,7 @@ def lion_attention(q, k, v, g, *, form="full", chunk_size=64, scale=1.0, normali
 def lion_attention_multi_order(q, k, v, gs: Sequence[torch.Tensor],
                                orders: Sequence[torch.Tensor], *, form="full", chunk_size=64,
                                scale=1.0, normalize=True, eps=1e-6):
-    """Two-order ("natural") attention (spec 7).
+    """Two-order ("natural") attention (docs/lion-math.md section 7).
 
     orders[m] [L]: token index at position p of order m; gs[m] [B, H, L]: log-decays
     indexed by position in order m. Numerators and denominators of the orders are
@@ -189,7 +191,8 @@ def lion_attention_multi_order(q, k, v, gs: Sequence[torch.Tensor],
 
 def snake_orders(rows: int, cols: int, with_cls: bool = True):
     """Row snake and column snake over a rows x cols patch grid (raster patch ids),
-    with the CLS token first in both when with_cls (spec 7). Returns two LongTensors."""
+    with the CLS token first in both when with_cls (docs/lion-math.md section 7).
+    Returns two LongTensors."""
     row_snake = []
     for r in range(rows):
         cs = range(cols) if r % 2 == 0 else reversed(range(cols))

@@ -1,4 +1,4 @@
-"""Reading official LION checkpoint containers (official-checkpoint-layout.md 1.1, 2.1).
+"""Reading official LION checkpoint containers (docs/checkpoints.md sections 1.1 and 2.1).
 
   load_container(path) -> dict   a pickled .pt/.pth/.bin (restricted unpickler) or a
                                  .safetensors file

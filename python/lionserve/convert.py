@@ -1,6 +1,6 @@
 """Official LION checkpoints -> lion-serve model directory (scripts/convert_checkpoint).
 
-Reads the layouts of official-checkpoint-layout.md: a Hugging Face folder
+Reads the layouts of docs/checkpoints.md: a Hugging Face folder
 (config.json + pytorch_model.bin or model.safetensors), a Composer .pt, a vision
 checkpoint (model / model_ema + args) or a bare state dict, maps every official
 key to ours (docs/model-format.md), and refuses with ConversionError listing

@@ -1,4 +1,4 @@
-"""LionBert and LionVit: the PyTorch reference models (lion-spec section 8).
+"""LionBert and LionVit: the PyTorch reference models (docs/lion-math.md section 8).
 
 Parameter names equal the model.safetensors keys of docs/model-format.md, so
 `state_dict()` is the file content. Every forward takes `form` ("full", "chunk",
@@ -157,7 +157,7 @@ def lengths_from_mask(attention_mask):
 
 
 class LionBert(nn.Module):
-    """Post-norm BERT with LION self-attention (lion-spec 8.2)."""
+    """Post-norm BERT with LION self-attention (docs/lion-math.md section 8.2)."""
 
     def __init__(self, cfg):
         super().__init__()
@@ -212,7 +212,7 @@ class LionBert(nn.Module):
 
 
 class VitAttention(nn.Module):
-    """LION attention of the vision family (normalised, eps 1e-6, spec 2.2)."""
+    """LION attention of the vision family (normalised, eps 1e-6, docs/lion-math.md section 2.2)."""
 
     def __init__(self, cfg):
         super().__init__()
@@ -257,7 +257,7 @@ class VitAttention(nn.Module):
             gs = []
             for suffix, order in zip(("", "2"), orders):
                 g = self._g(x, suffix)[..., order.to(x.device)]    # into curve order
-                if self.variant == "s":                            # spec 7: LION-S CLS decay = 1
+                if self.variant == "s":  # CLS decay = 1 (docs/lion-math.md section 7)
                     g = torch.cat([torch.zeros_like(g[..., :1]), g[..., 1:]], dim=-1)
                 gs.append(g)
             y = lion_attention_multi_order(q, k, v, gs, orders, form=form, chunk_size=chunk_size,
@@ -286,7 +286,7 @@ class VitBlock(nn.Module):
 
 
 class LionVit(nn.Module):
-    """Pre-norm LION ViT with a CLS token (lion-spec 8.1)."""
+    """Pre-norm LION ViT with a CLS token (docs/lion-math.md section 8.1)."""
 
     def __init__(self, cfg):
         super().__init__()

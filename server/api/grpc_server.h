@@ -5,9 +5,11 @@
 // "inference.GRPCInferenceService" are NOT_SERVING until
 // SetServing(true), and again after SetServing(false) (draining: the
 // listener stays open meanwhile).
-// Thread safety: SetServing from any thread; Shutdown from one thread at a
-// time (main). Not copyable. Everything referenced by `context` must outlive
-// it; Shutdown() (or the destructor) waits for in-flight calls.
+// Thread safety: SetServing may be called from any thread (gRPC's health
+// service locks internally). Shutdown and the destructor are not thread-safe:
+// call them from one thread (main does both); a repeated call returns at once.
+// Not copyable. Everything referenced by `context` must outlive it;
+// Shutdown() (or the destructor) waits for in-flight calls.
 #ifndef LION_SERVER_API_GRPC_SERVER_H_
 #define LION_SERVER_API_GRPC_SERVER_H_
 
@@ -53,7 +55,7 @@ class GrpcServer {
   std::unique_ptr<OipService> oip_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
-  bool shut_down_ = false;  // touched only by the thread that shuts down
+  bool shut_down_ = false;  // only Shutdown() touches it: see "Thread safety" above
 };
 
 }  // namespace lion::api

@@ -10,8 +10,10 @@
 // deadline is refused at once instead of expiring in the queue.
 //
 // Locking: the batcher's mutex is never held while it calls out (dispatch,
-// completions); the runner reports idleness through RunnerIdle(), so no
-// other component's lock is ever taken under mu_.
+// completions); the runner reports idleness through RunnerIdle(), which it
+// calls holding no lock of its own. The only locks taken under mu_ are the
+// metrics' (queue depth and rejections), which are leaves: metrics calls
+// nothing back (docs/architecture.md section 5).
 //
 // Thread safety: every public method is callable from any thread. Not
 // copyable. Lifetime: the clock, metrics and whatever `dispatch` uses must

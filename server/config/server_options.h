@@ -1,6 +1,7 @@
-// ServerOptions: every setting of lion-serve (PRODUCT.md section 5), with its
-// default. Plain data, copyable. Built by ParseServerOptions (flags.h) from
-// flags and LION_* environment variables; checked by Validate().
+// ServerOptions: every setting of lion-serve, with its default (`lion-serve
+// --help` lists them; docs/api.md section 7 describes the limits). Plain
+// data, copyable. Built by ParseServerOptions (flags.h) from flags and LION_*
+// environment variables; checked by Validate().
 #ifndef LION_SERVER_CONFIG_SERVER_OPTIONS_H_
 #define LION_SERVER_CONFIG_SERVER_OPTIONS_H_
 
@@ -17,7 +18,7 @@ struct BatchingOptions {
   // Longest wait for a batch to fill. 0 (as Triton's default): a request to an
   // idle model starts at once; under load, batches still form from what
   // arrives while the previous batch computes (the batcher holds them until
-  // the runner is idle). Measured on lion-mlm-mini (BENCHMARKS.md 3): 2000 us
+  // the runner is idle). Measured on lion-mlm-mini (BENCHMARKS.md section 3): 2000 us
   // cost 2.5x the throughput at concurrency 1 and gained nothing at 64.
   int64_t max_queue_delay_us = 0;
   int64_t max_queue_size = 1024;     // admitted, not yet batched requests per model

@@ -1,5 +1,5 @@
 // Metrics: the one owner of every metric name, label and bucket of lion-serve
-// (PRODUCT.md section 6). All families exist from construction; AddModel()
+// (docs/api.md section 9). All families exist from construction; AddModel()
 // creates a model's zero-valued series. Thread-safe (prometheus-cpp metrics are
 // atomic; families lock on Add). Not copyable. Outlives every component that
 // records into it.

@@ -1,7 +1,7 @@
-// LION BERT (lion-spec 8.2): post-norm BERT with LION self-attention, raw q/k
-// (no feature map), no row normalisation, padded keys zeroed; LIT adds
-// absolute positions and a LayerNorm over the heads. MLM head with the
-// decoder tied to the word embeddings; optional pooler and classifier.
+// LION BERT (docs/lion-math.md section 8.2): post-norm BERT with LION
+// self-attention, raw q/k (no feature map), no row normalisation, padded keys
+// zeroed; LIT adds absolute positions and a LayerNorm over the heads. MLM head
+// with the decoder tied to the word embeddings; optional pooler and classifier.
 #ifndef LION_SERVER_MODEL_LION_BERT_H_
 #define LION_SERVER_MODEL_LION_BERT_H_
 

@@ -81,7 +81,8 @@ kernels::AttentionOptions MakeAttentionOptions(const ModelConfig& config,
   o.chunk_size = options.chunk_size;
   const double s = 1.0 / std::sqrt(static_cast<double>(config.head_dim()));
   if (config.is_vit()) {
-    // Vision: y = c num / (c den + 1e-6), c = s (s/2 for two orders), spec 2.2.
+    // Vision: y = c num / (c den + 1e-6), c = s (s/2 for two orders),
+    // docs/lion-math.md section 2.2.
     o.normalize = true;
     o.eps = 1e-6f;
     o.scale = static_cast<float>(config.order == "natural" ? s / 2.0 : s);

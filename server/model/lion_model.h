@@ -1,11 +1,11 @@
-// A loaded LION model (lion-spec section 8) on LibTorch: LionBert or LionVit
-// behind one interface, built from a model directory (docs/model-format.md).
-// Weights are read once from model.safetensors into memory the process owns
-// (one fp32 copy each; the model does not depend on the file after Load
-// returns). On a GPU they are then copied there once, in the model's dtype
-// (float32, bfloat16 or float16; the decay parameters stay float32), and the
-// dense layers run there through LibTorch (cuBLAS, float32 accumulation:
-// docs/gpu.md).
+// A loaded LION model (docs/lion-math.md section 8) on LibTorch: LionBert or
+// LionVit behind one interface, built from a model directory
+// (docs/model-format.md). Weights are read once from model.safetensors into
+// memory the process owns (one fp32 copy each; the model does not depend on the
+// file after Load returns). On a GPU they are then copied there once, in the
+// model's dtype (float32, bfloat16 or float16; the decay parameters stay
+// float32), and the dense layers run there through LibTorch (cuBLAS, float32
+// accumulation: docs/gpu.md).
 #ifndef LION_SERVER_MODEL_LION_MODEL_H_
 #define LION_SERVER_MODEL_LION_MODEL_H_
 

@@ -1,10 +1,10 @@
-// LION ViT (lion-spec 8.1): conv patch embedding, CLS token first, optional
-// learned positions, pre-norm blocks with normalised LION attention
-// (elu+1 for LIT, L2-normalised silu+0.5 for D/S; LION-S decay of CLS forced
-// to 1), final LayerNorm, mean (CLS included) or CLS pooling, linear head.
-// order "natural": two snake orders over the patch grid (spec 7).
-// Without a position table any image whose sides are multiples of the patch
-// size is served.
+// LION ViT (docs/lion-math.md section 8.1): conv patch embedding, CLS token
+// first, optional learned positions, pre-norm blocks with normalised LION
+// attention (elu+1 for LIT, L2-normalised silu+0.5 for D/S; LION-S decay of CLS
+// forced to 1), final LayerNorm, mean (CLS included) or CLS pooling, linear
+// head. order "natural": two snake orders over the patch grid
+// (docs/lion-math.md section 7). Without a position table any image whose sides
+// are multiples of the patch size is served.
 #ifndef LION_SERVER_MODEL_LION_VIT_H_
 #define LION_SERVER_MODEL_LION_VIT_H_
 

@@ -11,7 +11,7 @@
 // non-finite outputs complete with INTERNAL instead of NaN scores. A forward
 // whose requests are all cancelled or expired stops at the next layer.
 //
-// Thread safety: Submit and Stop from any thread. Not copyable. The clock and
+// Thread safety: Submit, Stop, Abort and SetOnIdle from any thread. Not copyable. The clock and
 // metrics must outlive it; the destructor calls Stop().
 #ifndef LION_SERVER_RUNTIME_RUNNER_H_
 #define LION_SERVER_RUNTIME_RUNNER_H_

@@ -1,6 +1,8 @@
 // The LibTorch implementation of runtime::Model: a model::LionModel loaded
 // from a model directory, with batching (padding, grouping images by size)
-// and output extraction. The only runtime file that sees LibTorch.
+// and output extraction. One of the runtime's few LibTorch files (with
+// host_outputs.{h,cc}, attention_timer.cc and device_memory.cc); model.h and
+// everything that uses it see no LibTorch.
 #ifndef LION_SERVER_RUNTIME_TORCH_MODEL_H_
 #define LION_SERVER_RUNTIME_TORCH_MODEL_H_
 

@@ -1,6 +1,7 @@
 // The check every freshly loaded model passes before it serves: each form
-// once on a short input, their outputs compared. Run by main before the runner
-// owns the model. Thread-compatible: the caller must be the model's only user.
+// once on a short input, their outputs compared. Run by model assembly
+// (server/repository) before the runner owns the model. Thread-compatible:
+// the caller must be the model's only user.
 #ifndef LION_SERVER_RUNTIME_WARM_UP_H_
 #define LION_SERVER_RUNTIME_WARM_UP_H_
 

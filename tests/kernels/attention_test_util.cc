@@ -27,7 +27,8 @@ at::Tensor Normal(std::mt19937_64& rng, at::IntArrayRef shape) {
   for (int64_t i = 0; i < t.numel(); ++i) p[i] = dist(rng);
   return t;
 }
-// Vision feature maps (spec 2.3): elu+1 for LIT, L2-normalised silu+0.5 for D/S.
+// Vision feature maps (docs/lion-math.md section 2.3): elu+1 for LIT,
+// L2-normalised silu+0.5 for D/S.
 at::Tensor FeatureMap(const at::Tensor& x, Variant variant) {
   if (variant == Variant::kLit) return at::elu(x) + 1.0;
   at::Tensor s = at::silu(x) + 0.5;

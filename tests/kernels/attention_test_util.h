@@ -26,7 +26,8 @@ Inputs MakeInputs(Variant variant, int64_t B, int64_t H, int64_t L, int64_t d, b
 at::Tensor ReferenceOutput(const Inputs& in, const at::Tensor& lengths,
                            const AttentionOptions& options);
 
-// max |a - b| / max |b| (as the spec's oracle measures); 0 when both are 0.
+// max |a - b| / max(max |a|, max |b|), as rel_err of python/lionserve/oracle.py
+// measures; 0 when both are 0.
 double RelErr(const at::Tensor& a, const at::Tensor& b);
 
 }  // namespace lion::kernels::testing

@@ -151,7 +151,8 @@ TEST(LionAttentionTest, FormsAgreeOnLongSelectiveSequence) {
   EXPECT_LE(RelErr(chunk, rnn), kTol);
 }
 
-// Two-order ("natural") variant against the reference of spec section 7.
+// Two-order ("natural") variant against the reference of docs/lion-math.md
+// section 7.
 TEST(LionAttentionTest, MultiOrderMatchesReference) {
   const int64_t side = 4, L = side * side + 1, d = 8, B = 2, H = 2;
   // Row snake and column snake over the patch grid; CLS stays at position 0.

@@ -13,8 +13,8 @@ import pytest  # noqa: E402
 
 def _natural_vit_attention(x, p, variant, heads, side):
     """Two-order ("natural") vision attention for one sequence x [N, dim] from the
-    oracle's primitives (lion-spec 7): p holds Wqkv, bqkv, Wproj, bproj and a/a2
-    (LION-D) or Wa/ba, Wa2/ba2 (LION-S)."""
+    oracle's primitives (docs/lion-math.md section 7): p holds Wqkv, bqkv, Wproj,
+    bproj and a/a2 (LION-D) or Wa/ba, Wa2/ba2 (LION-S)."""
     from lionserve import oracle as O
 
     N, dim = x.shape

@@ -1,5 +1,5 @@
 """scripts/convert_checkpoint on synthetic checkpoints built with the official key
-layouts (official-checkpoint-layout.md): the converted model in our reference equals
+layouts (docs/checkpoints.md): the converted model in our reference equals
 an independent float64 evaluation written here from the official key names."""
 
 import argparse

@@ -19,7 +19,8 @@ import pytest
 
 tokenizers = pytest.importorskip("tokenizers")
 
-BUILD_DIR = os.environ.get("LION_BUILD_DIR", "/work/main/build")
+BUILD_DIR = os.environ.get(
+    "LION_BUILD_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build"))
 TOOL = os.path.join(BUILD_DIR, "server", "tokenizer", "lion-tokenize")
 MIN_CORPUS_BYTES = 1 << 20
 

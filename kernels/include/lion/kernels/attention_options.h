@@ -11,8 +11,8 @@
 
 namespace lion::kernels {
 
-// The three ways to compute the same attention (lion-spec sections 2-4).
-// Values match lion.v1.Form so the API layer can cast.
+// The three ways to compute the same attention (docs/lion-math.md sections
+// 2-4). Values match lion.v1.Form so the API layer can cast.
 enum class Form : int { kFull = 1, kChunk = 2, kRnn = 3 };
 
 const char* FormName(Form form);  // "full", "chunk", "rnn"
@@ -21,8 +21,9 @@ bool ParseForm(std::string_view name, Form* form);
 // What to compute from the masked scores A = c * (Q K^T) o M:
 //   normalize = true  (vision): y_i = num_i / (den_i + eps), num = A V, den = A 1
 //   normalize = false (MLM):    y_i = num_i
-// `scale` is c: dh^-1/2, or dh^-1/2 / 2 for the two-order models (spec 7),
-// so that eps enters exactly as in the official parallel path (spec 2.2).
+// `scale` is c: dh^-1/2, or dh^-1/2 / 2 for the two-order models
+// (docs/lion-math.md section 7), so that eps enters exactly as in the official
+// parallel path (docs/lion-math.md section 2.2).
 struct AttentionOptions {
   Form form = Form::kFull;
   int64_t chunk_size = 64;  // chunk form only; any value >= 1 (>= L is the full form)
@@ -47,8 +48,9 @@ struct AttentionShape {
   int64_t Rows() const { return batch * heads; }  // independent (b, h) problems
 };
 
-// FLOP counts of the attention core per (b, h) problem, from lion-spec section 5
-// (used by benchmarks to report achieved GFLOP/s). Assumes dk = dv = d.
+// FLOP counts of the attention core per (b, h) problem, from docs/lion-math.md
+// section 5 (used by benchmarks to report achieved GFLOP/s). Assumes
+// dk = dv = d.
 double AttentionFlops(Form form, int64_t length, int64_t d, int64_t chunk_size);
 
 }  // namespace lion::kernels

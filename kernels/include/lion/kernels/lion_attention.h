@@ -16,8 +16,11 @@
 //           read back (the kernels clamp them to [0, L]).
 // Errors: INVALID_ARGUMENT for shape/dtype/device mismatches or bad options
 // (CUDA: head widths above the kernels' limits too); UNIMPLEMENTED for a
-// device this build cannot run; INTERNAL if LibTorch or CUDA fails (the
-// message names the form). Never throws.
+// device this build cannot run (CUDA tensors in a build without the CUDA
+// kernels); INTERNAL if LibTorch throws (the message names the form) or a
+// CUDA call fails (the message names the kernel or call and CUDA's error).
+// Exceptions LibTorch throws while computing are caught here and returned as
+// that INTERNAL status.
 // Thread safety: reentrant; uses LibTorch's intra-op thread pool (CPU) or
 // the calling thread's current CUDA stream.
 #ifndef LION_KERNELS_LION_ATTENTION_H_
@@ -52,9 +55,9 @@ absl::StatusOr<at::Tensor> LionAttention(const at::Tensor& q, const at::Tensor& 
                                          const at::Tensor& lengths,
                                          const AttentionOptions& options);
 
-// Two-order variant (spec 7), no padding: orders[m] is an int64 [L]
-// permutation (position -> token), g_orders[m] is [B,H,L] in order m's
-// positions. Runs options.form along each order and adds num and den.
+// Two-order variant (docs/lion-math.md section 7), no padding: orders[m] is an
+// int64 [L] permutation (position -> token), g_orders[m] is [B,H,L] in order
+// m's positions. Runs options.form along each order and adds num and den.
 absl::StatusOr<at::Tensor> LionAttentionMultiOrder(const at::Tensor& q, const at::Tensor& k,
                                                    const at::Tensor& v,
                                                    const std::vector<at::Tensor>& orders,
@@ -62,8 +65,8 @@ absl::StatusOr<at::Tensor> LionAttentionMultiOrder(const at::Tensor& q, const at
                                                    const AttentionOptions& options);
 
 // Bytes of working memory a form needs beyond its inputs and output, for the
-// server's form policy (spec section 5). Upper bound, fp32. The CPU kernels'
-// figure; the CUDA kernels' is LionAttentionCudaWorkspaceBytes.
+// server's form policy (docs/lion-math.md section 5). Upper bound, fp32. The
+// CPU kernels' figure; the CUDA kernels' is LionAttentionCudaWorkspaceBytes.
 int64_t AttentionWorkspaceBytes(Form form, int64_t batch, int64_t heads, int64_t length, int64_t d,
                                 int64_t chunk_size);
 

@@ -1,19 +1,21 @@
 // The LION attention core on a CUDA device, on raw device pointers and a
 // cudaStream_t (no LibTorch: the kernels build and test without LibTorch's
 // CUDA; lion_attention.h dispatches CUDA tensors here on LibTorch's current
-// stream). Same contract as the CPU forms (lion_attention.h): q, k
-// [B,H,L,dk] and v [B,H,L,dv] contiguous in `dtype`; g [B,H,L] contiguous
-// float32 log-decays (<= 0); lengths (device, int64 [B]) may be null, and each
-// value is clamped to [0, L]: rows at or past it are 0 and padded keys take no
-// part (lion-spec 6). Accumulation is float32 whatever the input type.
+// stream). Same contract as the CPU forms (lion_attention.h): q, k [B,H,L,dk]
+// and v [B,H,L,dv] contiguous in `dtype`; g [B,H,L] contiguous float32
+// log-decays (<= 0); lengths (device, int64 [B]) may be null, and each value is
+// clamped to [0, L]: rows at or past it are 0 and padded keys take no part
+// (docs/lion-math.md section 6). Accumulation is float32 whatever the input
+// type.
 //
 // Forms (docs/gpu.md has the design):
 //   full:  FlashAttention-like tiles of 64 queries x 64 keys, the mask formed
 //          on chip from double prefix sums of g; no L x L buffer anywhere.
-//   chunk: state-passing chunks (lion-spec 4.1) of kCudaChunk tokens. The GPU
-//          chunk is fixed: options.chunk_size is ignored (the result does not
-//          depend on it; only the rounding does).
-//   rnn:   the bidirectional scan (lion-spec 3), states kept on chip.
+//   chunk: state-passing chunks (docs/lion-math.md section 4.1) of kCudaChunk
+//          tokens. The GPU chunk is fixed: options.chunk_size is ignored (the
+//          result does not depend on it; only the rounding does).
+//   rnn:   the bidirectional scan (docs/lion-math.md section 3), states kept
+//          on chip.
 // Head widths: full and chunk take dk, dv <= kCudaMaxHeadDim; rnn takes
 // dk <= kCudaRnnMaxDk and dv <= 1023.
 #ifndef LION_KERNELS_LION_ATTENTION_CUDA_H_

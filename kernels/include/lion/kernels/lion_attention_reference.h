@@ -1,8 +1,9 @@
-// The scalar reference of the LION attention core: the mask of lion-spec 2.1
-// built from its product definition (as log-sums in double) and applied to
-// every (query, key) pair, accumulating in double. O(L^2 (dk + dv)) per head.
-// It ignores options.form (the answer does not depend on it): it is the ground
-// truth that every optimized form is compared with.
+// The scalar reference of the LION attention core: the mask of
+// docs/lion-math.md section 2.1 built from its product definition (as log-sums
+// in double) and applied to every (query, key) pair, accumulating in double.
+// O(L^2 (dk + dv)) per head. It ignores options.form (the answer does not
+// depend on it): it is the ground truth that every optimized form is compared
+// with.
 #ifndef LION_KERNELS_LION_ATTENTION_REFERENCE_H_
 #define LION_KERNELS_LION_ATTENTION_REFERENCE_H_
 
@@ -27,10 +28,10 @@ absl::Status LionAttentionReference(const AttentionShape& shape, const float* q,
                                     const float* v, const float* g, const int64_t* lengths,
                                     const AttentionOptions& options, float* out);
 
-// Two-order ("natural") variant, spec section 7, for one sequence length L and
-// no padding: orders[m][p] is the token at position p of order m, and
-// g_orders[m] ([B,H,L]) holds the log-decays indexed by position in order m.
-// The numerators and denominators of the orders are added before dividing.
+// Two-order ("natural") variant, docs/lion-math.md section 7, for one sequence
+// length L and no padding: orders[m][p] is the token at position p of order m,
+// and g_orders[m] ([B,H,L]) holds the log-decays indexed by position in order
+// m. The numerators and denominators of the orders are added before dividing.
 absl::Status LionAttentionMultiOrderReference(const AttentionShape& shape, const float* q,
                                               const float* k, const float* v, int num_orders,
                                               const int64_t* const* orders,
