@@ -303,30 +303,46 @@ TEST(CalibrationDerivationTest, TheClimbStopsOnceTheLinearFormsSettleWithTheSame
 // chosen: full's memory grows with the batch, so the budget cuts it at a
 // shorter length for the batched regime than for a lone request.
 TEST(CalibrationDerivationTest, TheMemoryBudgetCapsFullPerRegime) {
-  CalibrationPlan plan = Plan({32, 64, 128, 256, 512});
-  auto bytes = [&](Form f, int64_t batch, int64_t length) {
-    return AttentionMemoryBytes(f, plan.dims, batch, length, kChunk);
+  const std::vector<int64_t> lengths = {32, 64, 128, 256, 512, 1024};
+  CalibrationPlan plan = Plan(lengths);
+  auto fits = [&](Form f, int64_t batch, int64_t length) {
+    return AttentionMemoryBytes(f, plan.dims, batch, length, kChunk) <= plan.memory_budget_bytes;
   };
-  plan.memory_budget_bytes =
-      std::max({bytes(Form::kFull, 1, 512), bytes(Form::kFull, kBatch, 256),
-                bytes(Form::kChunk, kBatch, 512), bytes(Form::kRnn, kBatch, 512)});
-  ASSERT_GT(bytes(Form::kFull, kBatch, 512), plan.memory_budget_bytes);
+  // Full alone fits at every length; batched it does not at the longest.
+  plan.memory_budget_bytes = AttentionMemoryBytes(Form::kFull, plan.dims, 1, 1024, kChunk);
+  // The longest length up to which full fits, per regime.
+  auto fits_to = [&](int64_t batch) {
+    int64_t last = 0;
+    for (int64_t l : lengths) {
+      if (!fits(Form::kFull, batch, l)) break;
+      last = l;
+    }
+    return last;
+  };
+  ASSERT_EQ(fits_to(1), 1024);
+  ASSERT_LT(fits_to(kBatch), 1024);
+  ASSERT_GT(fits_to(kBatch), 0);
+  // Full the fastest wherever it fits; a form over the budget is unscripted,
+  // so timing it fails the test.
   ScriptedFormTimer timer;
-  // Full the fastest wherever it is timed; full at (512, batch 4) unscripted.
-  auto times = [](int64_t l) {
-    const double t = static_cast<double>(l);
-    return Times{t, 2 * t, 3 * t};
-  };
-  ScriptRegime(timer, {32, 64, 128, 256}, kBatch, times);
-  timer.Row(512, kBatch, kNone, 1024, 1536, kChunk);
-  ScriptRegime(timer, {32, 64, 128, 256, 512}, 1, times);
+  for (int64_t batch : {kBatch, int64_t{1}}) {
+    for (int64_t l : lengths) {
+      const double t = static_cast<double>(l);
+      timer.Row(l, batch, fits(Form::kFull, batch, l) ? t : kNone,
+                fits(Form::kChunk, batch, l) ? 2 * t : kNone,
+                fits(Form::kRnn, batch, l) ? 3 * t : kNone, kChunk);
+    }
+  }
   FakeClock clock;
   auto table = MeasureTable(timer, plan, &clock);
   ASSERT_TRUE(table.ok()) << table.status();
   const Calibration c = DeriveCalibration(*table);
-  EXPECT_EQ(c.full_max_tokens, 256);
-  EXPECT_EQ(c.single.full_max_tokens, 512);
-  EXPECT_EQ(c.rnn_min_tokens, 0);
+  EXPECT_EQ(c.full_max_tokens, fits_to(kBatch));
+  EXPECT_EQ(c.single.full_max_tokens, 1024);
+  // Where the chunk form is over the budget too, the RNN form alone is timed
+  // at the longest length: the fastest there.
+  EXPECT_EQ(c.rnn_min_tokens, fits(Form::kChunk, kBatch, 1024) ? 0 : 1024);
+  EXPECT_EQ(c.single.rnn_min_tokens, 0);
 
   // The plan: the flag's budget on the CPU; none on a GPU (every CUDA form
   // is O(L) and the budget there comes from free memory at start-up).
