@@ -151,6 +151,12 @@ int64_t Batcher::queued_tokens() const {
   return queued_tokens_;
 }
 
+bool Batcher::WaitUntilIdleAt(TimePoint at, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto seen = [this, at]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return idle_at_ >= at; };
+  return mu_.AwaitWithTimeout(absl::Condition(&seen), timeout);
+}
+
 runtime::Batch Batcher::TakePlanned(const BatchPlan& plan, Dropped* dropped) {
   std::vector<bool> taken(queue_.size(), false);
   for (size_t i : plan.cancelled) {
@@ -210,6 +216,7 @@ void Batcher::Loop() {
     // FakeClock only Wake() moves things), a new arrival, Wake, RunnerIdle,
     // Flush or Stop. With requests queued but no wake-up time, only
     // cancellation can change the plan, so look again now and then.
+    idle_at_ = now;
     const bool timed = plan.wake_at.has_value() || !queue_.empty();
     const Duration sleep =
         plan.wake_at.has_value() ? std::min<Duration>(*plan.wake_at - now, kMaxSleep) : kMaxSleep;

@@ -30,6 +30,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "server/batching/batch_policy.h"
 #include "server/common/clock.h"
 #include "server/config/server_options.h"
@@ -91,6 +92,11 @@ class Batcher {
   int64_t depth() const;
   int64_t queued_tokens() const;
 
+  // For tests that need to know the thread has seen a state: blocks until it
+  // has looked at the queue with the clock at or after `at`, acted on what it
+  // found (dispatched, dropped) and gone to wait. False after `timeout`.
+  bool WaitUntilIdleAt(TimePoint at, absl::Duration timeout) const;
+
  private:
   Batcher(const BatcherOptions& options, Clock* clock, metrics::Metrics* metrics,
           Dispatch dispatch);
@@ -122,6 +128,8 @@ class Batcher {
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool runner_idle_ ABSL_GUARDED_BY(mu_) = true;
   runtime::BatchCost batch_cost_ ABSL_GUARDED_BY(mu_);
+  // The clock reading of the last look at the queue that left nothing to do.
+  TimePoint idle_at_ ABSL_GUARDED_BY(mu_) = TimePoint::min();
   std::thread thread_;
 };
 

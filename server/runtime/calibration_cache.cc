@@ -100,6 +100,11 @@ absl::StatusOr<Calibration> LoadCached(const std::string& path, const Calibratio
   if (!std::filesystem::exists(path, ec)) {
     return absl::NotFoundError(absl::StrCat("no calibration at ", path));
   }
+  // A folder (or a FIFO) in the file's place: libstdc++ throws from the
+  // read instead of failing the stream, so it is refused before opening.
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return absl::DataLossError(absl::StrCat(path, ": not a regular file"));
+  }
   std::ifstream in(path);
   if (!in) return absl::DataLossError(absl::StrCat(path, ": cannot be read"));
   const json j = json::parse(in, nullptr, /*allow_exceptions=*/false);

@@ -44,7 +44,8 @@ std::string DefaultCalibrationDir(const config::EnvLookup& env);
 // <dir>/<key.FileName()>
 std::string CachePath(const std::string& dir, const CalibrationKey& key);
 
-// NOT_FOUND when absent; DATA_LOSS when unreadable or malformed;
+// NOT_FOUND when absent; DATA_LOSS when unreadable (a folder in its place
+// too) or malformed;
 // FAILED_PRECONDITION when the file holds another key.
 absl::StatusOr<Calibration> LoadCached(const std::string& path, const CalibrationKey& key);
 

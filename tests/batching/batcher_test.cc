@@ -96,16 +96,24 @@ TEST(BatcherTest, FullBatchGoesWithoutWaitingInArrivalOrder) {
   EXPECT_EQ(h.batcher_->depth(), 1);
 }
 
-TEST(BatcherTest, PartialBatchGoesWhenTheDelayExpires) {
+// Both arrive at one fake instant; the delay is 2 ms. One microsecond before
+// it runs out the batcher (once it has looked at the queue at that time) holds
+// them; at 2 ms it sends them as one batch.
+TEST(BatcherTest, PartialBatchGoesWhenTheDelayExpiresAndNotBefore) {
   Harness h(Limits(8, 2000));
   ASSERT_TRUE(h.batcher_->Submit(h.Make(5)).ok());
   ASSERT_TRUE(h.batcher_->Submit(h.Make(6)).ok());
+  h.clock_.Advance(std::chrono::microseconds(1999));
   h.batcher_->Wake();
-  EXPECT_TRUE(h.batches().empty());  // fake time has not moved
-  h.clock_.Advance(milliseconds(2));
+  ASSERT_TRUE(h.batcher_->WaitUntilIdleAt(h.clock_.Now(), absl::Seconds(5)));
+  EXPECT_TRUE(h.batches().empty());
+  EXPECT_EQ(h.batcher_->depth(), 2);
+  h.clock_.Advance(std::chrono::microseconds(1));
   h.batcher_->Wake();
-  ASSERT_TRUE(h.WaitBatches(1));
+  ASSERT_TRUE(h.batcher_->WaitUntilIdleAt(h.clock_.Now(), absl::Seconds(5)));
+  ASSERT_EQ(h.batches().size(), 1u);
   EXPECT_EQ(h.batches()[0], (std::vector<int64_t>{5, 6}));
+  EXPECT_EQ(h.batcher_->depth(), 0);
 }
 
 TEST(BatcherTest, QueueFullIsResourceExhaustedAtOnce) {
@@ -246,6 +254,11 @@ TEST(BatcherTest, FlushWhileTheRunnerIsBusyWaitsForItsIdleReport) {
   ASSERT_TRUE(h.batcher_->Submit(h.Make(7)).ok());
   h.batcher_->Flush();
   // Held while the runner is busy: nothing else may have been dispatched.
+  h.clock_.Advance(milliseconds(1));
+  h.batcher_->Wake();
+  ASSERT_TRUE(h.batcher_->WaitUntilIdleAt(h.clock_.Now(), absl::Seconds(5)));
+  EXPECT_EQ(h.batches().size(), 1u);
+  EXPECT_EQ(h.batcher_->depth(), 2);
   // RunnerIdle takes the batcher's lock: it returns only if the batcher
   // released it.
   std::thread idle([&] { h.batcher_->RunnerIdle({}); });
