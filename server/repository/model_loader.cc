@@ -5,11 +5,13 @@
 #include <map>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/common/clock.h"
 #include "server/common/status_macros.h"
+#include "server/repository/repository_scan.h"
 #include "server/runtime/calibration.h"
 #include "server/runtime/device_memory.h"
 #include "server/runtime/runner.h"
@@ -164,6 +166,17 @@ absl::Status CalibrateModelOnly(const std::string& dir, const config::ServerOpti
       StartupFields(d, cal, LimitsFor(d, options, cal),
                     {{"load", load_s}, {"calibration", calibration_s}}));
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> CalibrateRepository(const config::ServerOptions& options, const LogFn& log) {
+  const std::vector<ModelDirectory> dirs = ScanRepository(options.model_repository);
+  if (dirs.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no model directories (with config.json) in ", options.model_repository));
+  }
+  for (const ModelDirectory& dir : dirs)
+    RETURN_IF_ERROR(CalibrateModelOnly(dir.path, options, log));
+  return static_cast<int>(dirs.size());
 }
 
 }  // namespace lion::repository

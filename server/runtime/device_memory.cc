@@ -1,7 +1,10 @@
 #include "server/runtime/device_memory.h"
 
+#include <unistd.h>
+
 #include "absl/strings/str_cat.h"
 #include "lion/kernels/cuda_device.h"
+#include "server/common/process_memory.h"
 #include "server/common/status_macros.h"
 #include "server/config/server_options.h"
 #include "server/runtime/device.h"
@@ -35,7 +38,10 @@ absl::StatusOr<DeviceMemory> ReadCudaMemory(int index) {
 #endif
 }
 
-void RecordDeviceMemory(metrics::Metrics* metrics, const std::string& device) {
+void RecordMemory(metrics::Metrics* metrics, const std::string& device) {
+  const ProcessMemory process = ReadProcessMemory();
+  const int64_t total = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+  metrics->SetDeviceMemory("cpu", process.resident_bytes, total, process.peak_bytes);
   const absl::StatusOr<DeviceSpec> spec = ParseDevice(device);
   if (!spec.ok() || !spec->is_cuda()) return;
   const absl::StatusOr<DeviceMemory> m = ReadCudaMemory(spec->index);
