@@ -10,8 +10,11 @@
 // deadline is refused at once instead of expiring in the queue.
 //
 // Locking: the batcher's mutex is never held while it calls out (dispatch,
-// completions); the runner reports idleness through RunnerIdle(), so no
-// other component's lock is ever taken under mu_.
+// completions, reject counters); the runner reports idleness through
+// RunnerIdle() from its own thread, holding no lock. Under mu_ only leaves
+// are taken: the clock (FakeClock's mutex) and the queue-depth gauge, set
+// under mu_ so that concurrent updates land in queue order (prometheus-cpp's
+// locks never call back).
 //
 // Thread safety: every public method is callable from any thread. Not
 // copyable. Lifetime: the clock, metrics and whatever `dispatch` uses must
@@ -110,6 +113,8 @@ class Batcher {
   metrics::Metrics* const metrics_;
   const Dispatch dispatch_;
 
+  // Never held while calling dispatch_, a request's done, or RunnerIdle's
+  // caller; see "Locking" above.
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
   std::deque<std::unique_ptr<runtime::Request>> queue_ ABSL_GUARDED_BY(mu_);
