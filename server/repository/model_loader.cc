@@ -88,7 +88,7 @@ std::map<std::string, std::string> StartupFields(const runtime::ModelDescription
       runtime::FormThresholds{limits.full_max_tokens, limits.rnn_min_tokens});
   std::map<std::string, std::string> f = {
       {"model", d.name},
-      {"architecture", d.architecture},
+      {"architecture", model::ArchitectureName(d.architecture)},
       {"dir", d.model_dir},
       {"calibration", runtime::CalibrationSourceName(cal.source)},
       {"full_max_tokens", absl::StrCat(limits.full_max_tokens)},
@@ -124,11 +124,10 @@ absl::StatusOr<std::unique_ptr<ServedModel>> StartModel(const std::string& dir,
   ASSIGN_OR_RETURN(runtime::CalibrationOutcome cal, Calibrate(*model, options, log));
   const double calibration_s = CalibrationSeconds(cal, start);
   served->limits = LimitsFor(d, options, cal);
-  if (d.architecture != "lion_vit") {
+  if (d.architecture != runtime::Architecture::kVit) {
     ASSIGN_OR_RETURN(served->tokenizer, LoadTokenizer(dir, d.vocab_size));
   }
-  metrics->AddModel({d.name, d.architecture, d.variant,
-                     d.task == runtime::Task::kMlm ? "mlm" : "classification", d.device});
+  metrics->AddModel(MetricLabels(d));
   metrics->SetModelLoadSeconds(d.name, metrics::LoadPhase::kLoad, load_s);
   metrics->SetModelLoadSeconds(d.name, metrics::LoadPhase::kWarmup, warmup_s);
   metrics->SetModelLoadSeconds(d.name, metrics::LoadPhase::kCalibration, calibration_s);
