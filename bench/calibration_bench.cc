@@ -176,8 +176,9 @@ absl::Status Compare(const std::string& dir, int64_t threads, int64_t max_input_
                      }));
   }
   std::printf("\n## %s (%s, variant %s, %lld layers, width %lld, %lld heads)\n\n", d.name.c_str(),
-              d.architecture.c_str(), d.variant.c_str(), static_cast<long long>(d.num_layers),
-              static_cast<long long>(d.hidden_size), static_cast<long long>(d.num_heads));
+              lion::model::ArchitectureName(d.architecture), d.variant.c_str(),
+              static_cast<long long>(d.num_layers), static_cast<long long>(d.hidden_size),
+              static_cast<long long>(d.num_heads));
   std::printf(
       "load %.2f s, warm-up %.2f s, whole-model calibration %s s, core calibration %.2f s\n",
       load_s, warmup_s, whole ? absl::StrFormat("%.2f", whole->seconds).c_str() : "-",

@@ -88,7 +88,7 @@ void ResetPeakRss() {
 
 SequenceInput MakeInput(const ModelDescription& d, int64_t length, std::mt19937& rng) {
   SequenceInput s;
-  if (d.architecture == "lion_vit") {
+  if (d.architecture == lion::runtime::Architecture::kVit) {
     s.channels = d.num_channels;
     s.height = s.width = d.image_size;
     s.pixels.assign(static_cast<size_t>(s.channels * s.height * s.width), 0.0f);

@@ -12,4 +12,4 @@ set_target_properties(lion-serve PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BIN
 target_compile_definitions(lion-serve PRIVATE
   LION_VERSION="${PROJECT_VERSION}" LION_GIT_SHA="${LION_GIT_SHA}" LION_TORCH_VERSION="${LION_TORCH_VERSION}")
 target_link_libraries(lion-serve PRIVATE lion_api lion_http lion_repository lion_batching lion_runtime lion_metrics lion_config
-                      lion_common nlohmann_json::nlohmann_json lion_fast_malloc lion_warnings)
+                      lion_common lion_fast_malloc lion_warnings)

@@ -9,22 +9,18 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
-#include <ctime>
 #include <iostream>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "nlohmann/json.hpp"
 #include "server/api/dispatcher.h"
 #include "server/api/drain_gate.h"
 #include "server/api/grpc_server.h"
 #include "server/common/allocator.h"
-#include "server/common/process_memory.h"
+#include "server/common/log.h"
 #include "server/common/signal_watcher.h"
 #include "server/common/status_macros.h"
 #include "server/config/flags.h"
@@ -32,7 +28,6 @@
 #include "server/metrics/metrics_server.h"
 #include "server/repository/model_loader.h"
 #include "server/repository/model_repository.h"
-#include "server/repository/repository_scan.h"
 #include "server/runtime/device_memory.h"
 
 #ifndef LION_VERSION
@@ -47,34 +42,6 @@
 
 namespace lion {
 namespace {
-
-bool g_json_logs = false;
-std::string g_device = "cpu";  // --device, for the memory metric
-
-// One line per startup step and per error, text or JSON.
-void Log(const std::string& level, const std::string& message,
-         const std::map<std::string, std::string>& fields = {}) {
-  char when[32];
-  std::time_t now = std::time(nullptr);
-  std::strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  if (g_json_logs) {
-    nlohmann::json line = {{"ts", when}, {"level", level}, {"msg", message}};
-    for (const auto& [k, v] : fields) line[k] = v;
-    std::cerr << line.dump() << std::endl;
-    return;
-  }
-  std::string text = absl::StrCat(when, " ", level, " ", message);
-  for (const auto& [k, v] : fields) absl::StrAppend(&text, " ", k, "=", v);
-  std::cerr << text << std::endl;
-}
-
-// Resident memory of the process (the CPU device's "used"); peak is the high-water mark.
-void RecordMemory(metrics::Metrics* metrics) {
-  const ProcessMemory memory = ReadProcessMemory();
-  const int64_t total = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
-  metrics->SetDeviceMemory("cpu", memory.resident_bytes, total, memory.peak_bytes);
-  if (g_device != "cpu") runtime::RecordDeviceMemory(metrics, g_device);
-}
 
 int Fail(const absl::Status& status) {
   Log("ERROR", std::string(status.message()), {{"code", absl::StatusCodeToString(status.code())}});
@@ -115,18 +82,9 @@ void Drain(int signal_number, const config::ServerOptions& options, const Signal
 // --calibrate_only: load and calibrate every model of the repository (no
 // warm-up, no serving), leaving the cache for later starts.
 int CalibrateOnly(const config::ServerOptions& options) {
-  const std::vector<repository::ModelDirectory> dirs =
-      repository::ScanRepository(options.model_repository);
-  if (dirs.empty()) {
-    return Fail(absl::NotFoundError(absl::StrCat("no model directories (with config.json) in ",
-                                                 options.model_repository)));
-  }
-  for (const repository::ModelDirectory& dir : dirs) {
-    if (absl::Status s = repository::CalibrateModelOnly(dir.path, options, Log); !s.ok()) {
-      return Fail(s);
-    }
-  }
-  Log("INFO", "calibration done", {{"models", absl::StrCat(dirs.size())}});
+  const absl::StatusOr<int> calibrated = repository::CalibrateRepository(options, Log);
+  if (!calibrated.ok()) return Fail(calibrated.status());
+  Log("INFO", "calibration done", {{"models", absl::StrCat(*calibrated)}});
   return 0;
 }
 
@@ -152,8 +110,7 @@ int Run(int argc, char** argv) {
   }
   config::ServerOptions options = parsed->options;
   if (options.threads == 0) options.threads = std::max<long>(1, sysconf(_SC_NPROCESSORS_ONLN));
-  g_json_logs = options.log_format == "json";
-  g_device = options.device;
+  SetLogFormat(options.log_format == "json" ? LogFormat::kJson : LogFormat::kText);
   Log("INFO", "starting lion-serve", {{"version", LION_VERSION}, {"repository", options.model_repository},
                                       {"allocator", std::string(AllocatorName())}});
   if (options.form.calibrate_only) return CalibrateOnly(options);
@@ -181,8 +138,9 @@ int Run(int argc, char** argv) {
   context.version = LION_VERSION;
   auto dispatcher = api::Dispatcher::Create(context);
   if (!dispatcher.ok()) return Fail(dispatcher.status());
-  auto metrics_server = metrics::MetricsServer::Create(options.metrics_address, &metrics,
-                                                       [&metrics] { RecordMemory(&metrics); });
+  auto metrics_server = metrics::MetricsServer::Create(
+      options.metrics_address, &metrics,
+      [&metrics, device = options.device] { runtime::RecordMemory(&metrics, device); });
   if (!metrics_server.ok()) return Fail(metrics_server.status());
   auto grpc_server = api::GrpcServer::Create(options, dispatcher->get());
   if (!grpc_server.ok()) return Fail(grpc_server.status());

@@ -1,6 +1,7 @@
 // Entry points of the optimized attention core: validate, normalise layouts,
 // apply right padding, dispatch to a form, finish. LibTorch exceptions are
-// caught here and returned as INTERNAL (they must never unwind into callers).
+// caught here (TorchCall) and returned as INTERNAL; they must never unwind
+// into callers.
 #include "lion/kernels/lion_attention.h"
 
 #include <ATen/Parallel.h>
@@ -10,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cpu/forms.h"
+#include "lion/kernels/torch_call.h"
 #if LION_HAVE_TORCH_CUDA
 #include "cuda/torch_dispatch.h"
 #endif
@@ -137,6 +139,11 @@ absl::StatusOr<NumDen> NumDenImpl(const at::Tensor& q_in, const at::Tensor& k_in
 
 // num / (den + eps) in `dtype`; a form that finished its rows itself leaves den
 // undefined.
+// What a failed call says before LibTorch's message.
+std::string FailedContext(const AttentionOptions& options) {
+  return absl::StrCat("LION attention (", FormName(options.form), " form) failed");
+}
+
 at::Tensor Finish(const NumDen& nd, const AttentionOptions& options, at::ScalarType dtype) {
   if (!options.normalize || !nd.den.defined()) return nd.num.to(dtype);
   return (nd.num / (nd.den + options.eps).unsqueeze(3)).to(dtype);
@@ -149,12 +156,8 @@ absl::StatusOr<NumDen> LionAttentionNumDen(const at::Tensor& q, const at::Tensor
                                            const at::Tensor& lengths,
                                            const AttentionOptions& options) {
   if (absl::Status s = CheckInputs(q, k, v, g, lengths, options); !s.ok()) return s;
-  try {
-    return NumDenImpl(q, k, v, g, lengths, options, /*finish=*/false);
-  } catch (const std::exception& e) {
-    return absl::InternalError(
-        absl::StrCat("LION attention (", FormName(options.form), " form) failed: ", e.what()));
-  }
+  return TorchCall(FailedContext(options),
+                   [&] { return NumDenImpl(q, k, v, g, lengths, options, /*finish=*/false); });
 }
 
 absl::StatusOr<at::Tensor> LionAttention(const at::Tensor& q, const at::Tensor& k,
@@ -162,14 +165,11 @@ absl::StatusOr<at::Tensor> LionAttention(const at::Tensor& q, const at::Tensor& 
                                          const at::Tensor& lengths,
                                          const AttentionOptions& options) {
   if (absl::Status s = CheckInputs(q, k, v, g, lengths, options); !s.ok()) return s;
-  try {
+  return TorchCall(FailedContext(options), [&]() -> absl::StatusOr<at::Tensor> {
     absl::StatusOr<NumDen> nd = NumDenImpl(q, k, v, g, lengths, options, /*finish=*/true);
     if (!nd.ok()) return nd.status();
     return Finish(*nd, options, q.scalar_type());
-  } catch (const std::exception& e) {
-    return absl::InternalError(
-        absl::StrCat("LION attention (", FormName(options.form), " form) failed: ", e.what()));
-  }
+  });
 }
 
 absl::StatusOr<at::Tensor> LionAttentionMultiOrder(const at::Tensor& q, const at::Tensor& k,
@@ -192,7 +192,7 @@ absl::StatusOr<at::Tensor> LionAttentionMultiOrder(const at::Tensor& q, const at
       return absl::InvalidArgumentError(absl::StrCat("order ", m, " is not a permutation"));
     }
   }
-  try {
+  return TorchCall("LION multi-order attention failed", [&]() -> absl::StatusOr<at::Tensor> {
     at::Tensor num, den;
     for (size_t m = 0; m < orders.size(); ++m) {
       const at::Tensor perm = orders[m].to(q.device());
@@ -209,9 +209,7 @@ absl::StatusOr<at::Tensor> LionAttentionMultiOrder(const at::Tensor& q, const at
       }
     }
     return Finish(NumDen{num, den}, options, q.scalar_type());
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("LION multi-order attention failed: ", e.what()));
-  }
+  });
 }
 
 int64_t AttentionWorkspaceBytes(Form form, int64_t batch, int64_t heads, int64_t length, int64_t d,

@@ -78,12 +78,12 @@ grpc::ServerUnaryReactor* InferenceService::Tokenize(grpc::CallbackServerContext
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* InferenceService::ClassifyStream(
     grpc::CallbackServerContext* ctx) {
-  return new StreamCall<ClassifyTask>(this, ctx, "ClassifyStream");
+  return new StreamCall<ClassifyTask>(this, ctx, ClassifyTask::kStreamMethod);
 }
 
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* InferenceService::EmbedStream(
     grpc::CallbackServerContext* ctx) {
-  return new StreamCall<EmbedTask>(this, ctx, "EmbedStream");
+  return new StreamCall<EmbedTask>(this, ctx, EmbedTask::kStreamMethod);
 }
 
 }  // namespace lion::api

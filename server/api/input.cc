@@ -49,7 +49,7 @@ absl::StatusOr<runtime::SequenceInput> FromText(const std::string& text, v1::Tru
 
 absl::StatusOr<runtime::SequenceInput> FromIds(const google::protobuf::RepeatedField<int32_t>& ids,
                                                v1::Truncation truncation, const ServedModel& m) {
-  if (m.description.architecture == "lion_vit") {
+  if (m.description.architecture == runtime::Architecture::kVit) {
     return Invalid(absl::StrCat("token_ids: model ", m.description.name,
                                 " takes images (set image), not token ids"));
   }
@@ -79,7 +79,7 @@ absl::StatusOr<runtime::SequenceInput> FromIds(const google::protobuf::RepeatedF
 absl::StatusOr<runtime::SequenceInput> FromImage(const v1::Image& image, const ServedModel& m,
                                                  const std::function<bool()>& should_stop) {
   const runtime::ModelDescription& d = m.description;
-  if (d.architecture != "lion_vit") {
+  if (d.architecture != runtime::Architecture::kVit) {
     return Invalid(absl::StrCat("image: model ", d.name, " takes text or token_ids, not images"));
   }
   image::ImageOptions options;

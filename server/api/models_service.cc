@@ -9,8 +9,8 @@ v1::ModelInfo DescribeModel(const repository::ServedModel& model) {
   const runtime::ModelDescription& d = model.description;
   v1::ModelInfo info;
   info.set_name(d.name);
-  info.set_task(d.task == runtime::Task::kMlm ? "mlm" : "classification");
-  info.set_architecture(d.architecture);
+  info.set_task(model::TaskName(d.task));
+  info.set_architecture(model::ArchitectureName(d.architecture));
   info.set_variant(d.variant);
   info.set_hidden_size(static_cast<uint32_t>(d.hidden_size));
   info.set_num_layers(static_cast<uint32_t>(d.num_layers));

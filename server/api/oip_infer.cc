@@ -241,7 +241,7 @@ OipModelMeta DescribeForOip(const ServedModel& m) {
   const runtime::ModelDescription& d = m.description;
   OipModelMeta meta;
   meta.name = d.name;
-  if (d.architecture == "lion_vit") {
+  if (d.architecture == runtime::Architecture::kVit) {
     meta.inputs.push_back(
         {"pixel_values", "FP32", {-1, d.num_channels, d.image_size, d.image_size}});
   } else {

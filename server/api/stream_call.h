@@ -130,6 +130,9 @@ class StreamCall final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::
   const char* const method_;
   std::shared_ptr<std::atomic<bool>> cancelled_ = std::make_shared<std::atomic<bool>>(false);
 
+  // Held while starting gRPC reads, writes and Finish (gRPC never runs a
+  // reaction inline from them, so none re-enters mu_); never while calling
+  // the service, the dispatcher or the metrics.
   absl::Mutex mu_;
   grpc::ByteBuffer in_ ABSL_GUARDED_BY(mu_);     // the read buffer
   std::deque<grpc::ByteBuffer> out_ ABSL_GUARDED_BY(mu_);  // front: being written

@@ -3,15 +3,29 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "server/api/input.h"
 #include "server/common/status_macros.h"
+#include "server/metrics/metrics.h"
 
 namespace lion::api {
 namespace {
 
-const char* TaskName(runtime::Task t) { return t == runtime::Task::kMlm ? "mlm" : "classification"; }
+using model::TaskName;
+
+// A method missing from Metrics::kMethods would have no zero series.
+constexpr bool Counted(std::string_view method) {
+  for (std::string_view m : metrics::Metrics::kMethods) {
+    if (m == method) return true;
+  }
+  return false;
+}
+static_assert(Counted(ClassifyTask::kMethod) && Counted(ClassifyTask::kStreamMethod) &&
+              Counted(EmbedTask::kMethod) && Counted(EmbedTask::kStreamMethod) &&
+              Counted(FillMaskTask::kMethod) && Counted(TokenizeTask::kMethod) &&
+              Counted(InferRowTask::kMethod));
 
 absl::Status NeedTask(const ServedModel& m, runtime::Task task, const char* method) {
   if (m.description.task == task) return absl::OkStatus();

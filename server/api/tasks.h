@@ -25,10 +25,14 @@ using repository::ServedModel;
 // Usage proto from the runner's Usage.
 void FillUsage(const runtime::Usage& usage, v1::Usage* out);
 
+// kMethod (and kStreamMethod) name the RPC in lion_requests_total{method};
+// the HTTP routes count under the task they run. tasks.cc checks at compile
+// time that metrics::Metrics::kMethods lists each of them.
 struct ClassifyTask {
   using Req = v1::ClassifyRequest;
   using Resp = v1::ClassifyResponse;
   static constexpr const char* kMethod = "Classify";
+  static constexpr const char* kStreamMethod = "ClassifyStream";
   static absl::StatusOr<std::unique_ptr<runtime::Request>> Build(
       const Req& req, const ServedModel& model, const std::function<bool()>& should_stop);
   static void Fill(const Req& req, const ServedModel& model, const runtime::OutputRequest& asked,
@@ -39,6 +43,7 @@ struct EmbedTask {
   using Req = v1::EmbedRequest;
   using Resp = v1::EmbedResponse;
   static constexpr const char* kMethod = "Embed";
+  static constexpr const char* kStreamMethod = "EmbedStream";
   static absl::StatusOr<std::unique_ptr<runtime::Request>> Build(
       const Req& req, const ServedModel& model, const std::function<bool()>& should_stop);
   static void Fill(const Req& req, const ServedModel& model, const runtime::OutputRequest& asked,

@@ -101,20 +101,24 @@ std::string Batcher::FullByCount() const {
 }
 
 absl::Status Batcher::Submit(std::unique_ptr<runtime::Request> request) {
+  std::string why;
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
       return absl::UnavailableError(absl::StrCat("model ", options_.model, " is shutting down"));
     }
     const TimePoint now = clock_->Now();
-    if (std::string why = RefusalReason(*request, now); !why.empty()) {
-      metrics_->RecordReject(options_.model, metrics::RejectReason::kOverloaded);
-      return absl::ResourceExhaustedError(why);
+    why = RefusalReason(*request, now);
+    if (why.empty()) {
+      request->arrival = now;
+      queued_tokens_ += request->length;
+      queue_.push_back(std::move(request));
+      metrics_->SetQueueDepth(options_.model, static_cast<int64_t>(queue_.size()));
     }
-    request->arrival = now;
-    queued_tokens_ += request->length;
-    queue_.push_back(std::move(request));
-    metrics_->SetQueueDepth(options_.model, static_cast<int64_t>(queue_.size()));
+  }
+  if (!why.empty()) {
+    metrics_->RecordReject(options_.model, metrics::RejectReason::kOverloaded);
+    return absl::ResourceExhaustedError(why);
   }
   cv_.Signal();
   return absl::OkStatus();
@@ -161,13 +165,11 @@ runtime::Batch Batcher::TakePlanned(const BatchPlan& plan, Dropped* dropped) {
   std::vector<bool> taken(queue_.size(), false);
   for (size_t i : plan.cancelled) {
     dropped->emplace_back(std::move(queue_[i]), absl::CancelledError("request cancelled"));
-    metrics_->RecordReject(options_.model, metrics::RejectReason::kCancelled);
     taken[i] = true;
   }
   for (size_t i : plan.expired) {
     dropped->emplace_back(std::move(queue_[i]),
                           absl::DeadlineExceededError("deadline passed before compute"));
-    metrics_->RecordReject(options_.model, metrics::RejectReason::kDeadline);
     taken[i] = true;
   }
   runtime::Batch batch;
@@ -207,7 +209,12 @@ void Batcher::Loop() {
     if (!batch.empty() && options_.wait_for_idle_runner) runner_idle_ = false;
     if (!dropped.empty() || !batch.empty()) {
       mu_.Unlock();
-      for (auto& [request, status] : dropped) request->done(status);
+      for (auto& [request, status] : dropped) {
+        metrics_->RecordReject(options_.model, absl::IsCancelled(status)
+                                                   ? metrics::RejectReason::kCancelled
+                                                   : metrics::RejectReason::kDeadline);
+        request->done(status);
+      }
       if (!batch.empty()) dispatch_(std::move(batch));
       mu_.Lock();
       continue;

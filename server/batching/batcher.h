@@ -6,14 +6,15 @@
 // Admission is bounded by request count (max_queue_size), by queued tokens
 // (max_queue_tokens; a request alone in the queue is always admitted, so one
 // long document can still run), and by time: once the runner has reported
-// its throughput, a request whose estimated queue wait already exceeds its
-// deadline is refused at once instead of expiring in the queue.
+// what a batch costs it, a request whose estimated queue wait already
+// exceeds its deadline is refused at once instead of expiring in the queue.
 //
 // Locking: the batcher's mutex is never held while it calls out (dispatch,
-// completions); the runner reports idleness through RunnerIdle(), which it
-// calls holding no lock of its own. The only locks taken under mu_ are the
-// metrics' (queue depth and rejections), which are leaves: metrics calls
-// nothing back (docs/architecture.md section 5).
+// completions, reject counters); the runner reports idleness through
+// RunnerIdle() from its own thread, holding no lock. Under mu_ only leaves
+// are taken: the clock (FakeClock's mutex) and the queue-depth gauge, set
+// under mu_ so that concurrent updates land in queue order (prometheus-cpp's
+// locks never call back; docs/architecture.md section 5).
 //
 // Thread safety: every public method is callable from any thread. Not
 // copyable. Lifetime: the clock, metrics and whatever `dispatch` uses must
@@ -119,6 +120,8 @@ class Batcher {
   metrics::Metrics* const metrics_;
   const Dispatch dispatch_;
 
+  // Never held while calling dispatch_, a request's done, or RunnerIdle's
+  // caller; see "Locking" above.
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
   std::deque<std::unique_ptr<runtime::Request>> queue_ ABSL_GUARDED_BY(mu_);

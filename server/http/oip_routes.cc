@@ -2,6 +2,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/api/oip_call.h"
+#include "server/api/tasks.h"
 #include "server/common/status_macros.h"
 #include "server/http/json_util.h"
 #include "server/http/oip_json.h"
@@ -31,7 +32,7 @@ absl::StatusOr<repository::ModelRef> FindModel(const httplib::Request& req, Rout
 
 absl::StatusOr<HttpReply> Infer(const httplib::Request& req, const std::string& body,
                                 RouteCall& call) {
-  call.method = "ModelInfer";
+  call.method = api::InferRowTask::kMethod;
   RETURN_IF_ERROR(FindModel(req, call).status());  // 404 before looking at the body
   std::optional<size_t> header_length;
   if (req.has_header("Inference-Header-Content-Length")) {

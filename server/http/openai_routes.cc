@@ -59,7 +59,7 @@ absl::StatusOr<std::vector<std::shared_ptr<v1::EmbedRequest>>> Inputs(const json
 
 absl::StatusOr<HttpReply> Embeddings(const httplib::Request& req, const std::string& raw,
                                      RouteCall& call) {
-  call.method = "Embed";
+  call.method = api::EmbedTask::kMethod;
   ASSIGN_OR_RETURN(json body, JsonBody(raw));
   for (const auto& [key, value] : body.items()) {
     if (key != "model" && key != "input" && key != "encoding_format" && key != "dimensions" &&

@@ -76,7 +76,7 @@ std::vector<std::shared_ptr<Req>> Requests(const std::vector<std::string>& texts
 
 absl::StatusOr<HttpReply> Embed(const httplib::Request& req, const std::string& raw,
                                 RouteCall& call) {
-  call.method = "Embed";
+  call.method = api::EmbedTask::kMethod;
   ASSIGN_OR_RETURN(json body, JsonBody(raw));
   RETURN_IF_ERROR(OnlyKeys(body, {"inputs", "normalize", "truncate", "model"}));
   bool single = false;
@@ -98,7 +98,7 @@ absl::StatusOr<HttpReply> Embed(const httplib::Request& req, const std::string& 
 
 absl::StatusOr<HttpReply> Predict(const httplib::Request& req, const std::string& raw,
                                   RouteCall& call) {
-  call.method = "Classify";
+  call.method = api::ClassifyTask::kMethod;
   ASSIGN_OR_RETURN(json body, JsonBody(raw));
   RETURN_IF_ERROR(OnlyKeys(body, {"inputs", "raw_scores", "truncate", "model"}));
   bool single = false;
@@ -122,7 +122,7 @@ absl::StatusOr<HttpReply> Predict(const httplib::Request& req, const std::string
 
 absl::StatusOr<HttpReply> Tokenize(const httplib::Request& req, const std::string& raw,
                                    RouteCall& call) {
-  call.method = "Tokenize";
+  call.method = api::TokenizeTask::kMethod;
   ASSIGN_OR_RETURN(json body, JsonBody(raw));
   RETURN_IF_ERROR(OnlyKeys(body, {"inputs", "add_special_tokens", "model"}));
   bool single = false;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lion/kernels/lion_attention.h"
+#include "lion/kernels/torch_call.h"
 #include "server/common/status_macros.h"
 
 namespace lion::model {
@@ -53,7 +54,7 @@ absl::StatusOr<std::unique_ptr<LionBert>> LionBert::Create(ModelConfig config, W
   if (config.has_pooler) {
     ASSIGN_OR_RETURN(m->pooler_, Linear::Load(w, "pooler", D, D));
   }
-  if (config.task == "classification") {
+  if (config.task == Task::kClassification) {
     const int64_t N = static_cast<int64_t>(config.labels.size());
     ASSIGN_OR_RETURN(m->classifier_, Linear::Load(w, "classifier", N, D));
   }
@@ -122,7 +123,7 @@ at::Tensor LionBert::Attention(const Layer& l, const at::Tensor& x, const at::Te
 absl::StatusOr<Encoded> LionBert::Encode(const BatchInput& input,
                                          const ForwardOptions& options) const {
   RETURN_IF_ERROR(CheckInput(input));
-  try {
+  return kernels::TorchCall("lion_bert forward failed", [&]() -> absl::StatusOr<Encoded> {
     const BatchInput in = OnDevice(input);
     const int64_t L = in.input_ids.size(1);
     const at::Tensor types =
@@ -141,33 +142,27 @@ absl::StatusOr<Encoded> LionBert::Encode(const BatchInput& input,
         at::arange(L, in.lengths.options()).unsqueeze(0).lt(in.lengths.unsqueeze(1));
     h = h * valid.unsqueeze(2).to(h.scalar_type());
     return Encoded{h, in.lengths};
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("lion_bert forward failed: ", e.what()));
-  }
+  });
 }
 
 absl::StatusOr<at::Tensor> LionBert::ClassLogits(const Encoded& enc) const {
   if (!classifier_.weight.defined()) {
     return absl::FailedPreconditionError("model has no classification head (task mlm)");
   }
-  try {
+  return kernels::TorchCall("lion_bert classifier failed", [&]() -> absl::StatusOr<at::Tensor> {
     const at::Tensor features = pooler_.weight.defined()
                                     ? at::tanh(pooler_(enc.hidden.select(1, 0)))
                                     : Pool(enc, default_pooling());
     return classifier_(features);
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("lion_bert classifier failed: ", e.what()));
-  }
+  });
 }
 
 absl::StatusOr<at::Tensor> LionBert::MlmLogits(const at::Tensor& rows) const {
   if (!mlm_bias_.defined()) return LionModel::MlmLogits(rows);
-  try {
+  return kernels::TorchCall("lion_bert MLM head failed", [&]() -> absl::StatusOr<at::Tensor> {
     const at::Tensor t = mlm_norm_(at::gelu(mlm_transform_(rows)));
     return at::addmm(mlm_bias_, t, word_embeddings_.t());
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("lion_bert MLM head failed: ", e.what()));
-  }
+  });
 }
 
 }  // namespace lion::model

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lion/kernels/lion_attention_cuda.h"
+#include "lion/kernels/torch_call.h"
 #include "server/common/status_macros.h"
 #include "server/model/lion_bert.h"
 #include "server/model/lion_vit.h"
@@ -36,16 +37,12 @@ absl::StatusOr<std::unique_ptr<LionModel>> LionModel::Load(const std::string& di
   ASSIGN_OR_RETURN(std::unique_ptr<SafetensorsFile> file,
                    SafetensorsFile::Open(dir + "/model.safetensors"));
   Weights weights(file.get(), at::TensorOptions().device(options.device).dtype(options.dtype));
-  std::unique_ptr<LionModel> model;
-  try {
-    if (config.is_bert()) {
-      ASSIGN_OR_RETURN(model, LionBert::Create(std::move(config), weights));
-    } else {
-      ASSIGN_OR_RETURN(model, LionVit::Create(std::move(config), weights));
-    }
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat(dir, ": building the model failed: ", e.what()));
-  }
+  auto build = [&]() -> absl::StatusOr<std::unique_ptr<LionModel>> {
+    if (config.is_bert()) return LionBert::Create(std::move(config), weights);
+    return LionVit::Create(std::move(config), weights);
+  };
+  ASSIGN_OR_RETURN(std::unique_ptr<LionModel> model,
+                   kernels::TorchCall(absl::StrCat(dir, ": building the model failed"), build));
   RETURN_IF_ERROR(weights.CheckAllUsed());
   RETURN_IF_ERROR(file->CheckUnchanged());
   model->placement_ = options;
@@ -70,8 +67,8 @@ at::Tensor LionModel::Pool(const Encoded& encoded, PoolingKind kind) const {
 }
 
 absl::StatusOr<at::Tensor> LionModel::MlmLogits(const at::Tensor&) const {
-  return absl::FailedPreconditionError(
-      absl::StrCat("model has no MLM head (architecture ", config_.architecture, ")"));
+  return absl::FailedPreconditionError(absl::StrCat("model has no MLM head (architecture ",
+                                                    ArchitectureName(config_.architecture), ")"));
 }
 
 kernels::AttentionOptions MakeAttentionOptions(const ModelConfig& config,

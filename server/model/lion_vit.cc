@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lion/kernels/lion_attention.h"
+#include "lion/kernels/torch_call.h"
 #include "server/common/status_macros.h"
 
 namespace lion::model {
@@ -126,7 +127,7 @@ at::Tensor LionVit::Attention(const Block& b, const at::Tensor& xn, int64_t rows
 absl::StatusOr<Encoded> LionVit::Encode(const BatchInput& input,
                                         const ForwardOptions& options) const {
   RETURN_IF_ERROR(CheckInput(input));
-  try {
+  return kernels::TorchCall("lion_vit forward failed", [&]() -> absl::StatusOr<Encoded> {
     const BatchInput in = OnDevice(input);
     const int64_t p = config().patch_size, B = in.pixels.size(0);
     const int64_t rows = in.pixels.size(2) / p, cols = in.pixels.size(3) / p;
@@ -143,17 +144,13 @@ absl::StatusOr<Encoded> LionVit::Encode(const BatchInput& input,
     }
     const at::Tensor lengths = at::full({B}, x.size(1), x.options().dtype(at::kLong));
     return Encoded{norm_(x), lengths};
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("lion_vit forward failed: ", e.what()));
-  }
+  });
 }
 
 absl::StatusOr<at::Tensor> LionVit::ClassLogits(const Encoded& enc) const {
-  try {
+  return kernels::TorchCall("lion_vit head failed", [&]() -> absl::StatusOr<at::Tensor> {
     return head_(Pool(enc, default_pooling()));
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("lion_vit head failed: ", e.what()));
-  }
+  });
 }
 
 }  // namespace lion::model

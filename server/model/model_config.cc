@@ -108,11 +108,14 @@ class FieldReader {
   const Json& object_;
 };
 
-absl::Status ReadCommon(const FieldReader& r, ModelConfig* c) {
+// The common fields; `architecture` and `task` as written (checked by the
+// caller against the name tables of model_kind.h).
+absl::Status ReadCommon(const FieldReader& r, ModelConfig* c, std::string* architecture,
+                        std::string* task) {
   RETURN_IF_ERROR(r.Int("format_version", &c->format_version));
-  RETURN_IF_ERROR(r.String("architecture", &c->architecture));
+  RETURN_IF_ERROR(r.String("architecture", architecture));
   RETURN_IF_ERROR(r.String("variant", &c->variant));
-  RETURN_IF_ERROR(r.String("task", &c->task));
+  RETURN_IF_ERROR(r.String("task", task));
   RETURN_IF_ERROR(r.Int("hidden_size", &c->hidden_size));
   RETURN_IF_ERROR(r.Int("num_layers", &c->num_layers));
   RETURN_IF_ERROR(r.Int("num_heads", &c->num_heads));
@@ -154,6 +157,14 @@ absl::Status OneOf(const char* field, const std::string& value,
   }
   return FieldError(
       field, absl::StrCat("is \"", value, "\", expected one of: ", absl::StrJoin(allowed, ", ")));
+}
+
+// The enum that `value` names in a model_kind.h table, else OneOf's error.
+template <typename Parse, typename Names>
+auto OneOfTable(const char* field, const std::string& value, Parse parse, Names names)
+    -> absl::StatusOr<typename decltype(parse(value))::value_type> {
+  if (auto parsed = parse(value); parsed.has_value()) return *parsed;
+  return FieldError(field, absl::StrCat("is \"", value, "\", expected one of: ", names()));
 }
 
 absl::Status Positive(const char* field, int64_t value) {
@@ -201,14 +212,14 @@ absl::Status ValidateBert(const ModelConfig& c) {
     return FieldError("selective_log_eps",
                       absl::StrCat("is ", c.selective_log_eps, ", expected in [0, 1)"));
   }
-  if (c.task == "mlm" && !c.has_mlm_head) {
+  if (c.task == Task::kMlm && !c.has_mlm_head) {
     return FieldError("has_mlm_head", "is false but task is \"mlm\"");
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateVit(const ModelConfig& c) {
-  if (c.task != "classification")
+  if (c.task != Task::kClassification)
     return FieldError("task", "must be \"classification\" for lion_vit");
   RETURN_IF_ERROR(InRange("image_size", c.image_size, ModelConfig::kMaxImageSize));
   RETURN_IF_ERROR(Positive("patch_size", c.patch_size));
@@ -291,9 +302,8 @@ absl::Status ModelConfig::Validate() const {
     return FieldError("format_version",
                       absl::StrCat("is ", format_version, ", this server reads version 1"));
   }
-  RETURN_IF_ERROR(OneOf("architecture", architecture, {"lion_bert", "lion_vit"}));
+  // architecture and task are enums: FromJson refused other names.
   RETURN_IF_ERROR(OneOf("variant", variant, {"lit", "d", "s"}));
-  RETURN_IF_ERROR(OneOf("task", task, {"mlm", "classification"}));
   RETURN_IF_ERROR(OneOf("pooling", pooling, {"cls", "mean"}));
   RETURN_IF_ERROR(InRange("hidden_size", hidden_size, kMaxHiddenSize));
   RETURN_IF_ERROR(InRange("num_layers", num_layers, kMaxLayers));
@@ -324,7 +334,7 @@ absl::Status ModelConfig::Validate() const {
                                                " bytes, above the limit of ", kMaxLabelBytes));
     }
   }
-  if (task == "classification") {
+  if (task == Task::kClassification) {
     if (labels.empty()) return FieldError("labels", "is empty, but task is \"classification\"");
     if (std::set<std::string>(labels.begin(), labels.end()).size() != labels.size()) {
       return FieldError("labels", "has duplicates");
@@ -335,6 +345,7 @@ absl::Status ModelConfig::Validate() const {
 
 absl::StatusOr<ModelConfig> ModelConfig::FromJson(std::string_view text) {
   Json json;
+  // nlohmann::json reports bad JSON by throwing; not LibTorch, so not TorchCall.
   try {
     json = Json::parse(text.begin(), text.end());
   } catch (const std::exception& e) {
@@ -343,8 +354,11 @@ absl::StatusOr<ModelConfig> ModelConfig::FromJson(std::string_view text) {
   if (!json.is_object()) return absl::InvalidArgumentError("config.json: not a JSON object");
   ModelConfig config;
   const FieldReader reader(json);
-  RETURN_IF_ERROR(ReadCommon(reader, &config));
-  RETURN_IF_ERROR(OneOf("architecture", config.architecture, {"lion_bert", "lion_vit"}));
+  std::string architecture, task;
+  RETURN_IF_ERROR(ReadCommon(reader, &config, &architecture, &task));
+  ASSIGN_OR_RETURN(config.architecture,
+                   OneOfTable("architecture", architecture, ParseArchitecture, ArchitectureNames));
+  ASSIGN_OR_RETURN(config.task, OneOfTable("task", task, ParseTask, TaskNames));
   RETURN_IF_ERROR(config.is_bert() ? ReadBert(reader, &config) : ReadVit(reader, &config));
   RETURN_IF_ERROR(config.Validate());
   return config;

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "server/model/model_kind.h"
 
 namespace lion::model {
 
@@ -39,9 +40,9 @@ struct ModelConfig {
 
   // Common.
   int64_t format_version = 1;
-  std::string architecture;  // "lion_bert" | "lion_vit"
-  std::string variant;       // "lit" | "d" | "s"
-  std::string task;          // "mlm" | "classification"
+  Architecture architecture = Architecture::kBert;  // "lion_bert" | "lion_vit"
+  std::string variant;                              // "lit" | "d" | "s"
+  Task task = Task::kClassification;                // "mlm" | "classification"
   int64_t hidden_size = 0;
   int64_t num_layers = 0;
   int64_t num_heads = 0;
@@ -72,8 +73,8 @@ struct ModelConfig {
   std::string order;  // "normal" | "natural"
   std::vector<float> image_mean, image_std;
 
-  bool is_bert() const { return architecture == "lion_bert"; }
-  bool is_vit() const { return architecture == "lion_vit"; }
+  bool is_bert() const { return architecture == Architecture::kBert; }
+  bool is_vit() const { return architecture == Architecture::kVit; }
   int64_t head_dim() const { return num_heads > 0 ? hidden_size / num_heads : 0; }
 
   // Parses config.json text and validates it. Every field of the format is

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "lion/kernels/torch_call.h"
 #include "server/common/status_macros.h"
 
 namespace lion::model {
@@ -158,15 +159,14 @@ absl::StatusOr<at::Tensor> SafetensorsFile::Float32(
   const at::ScalarType stored = info.dtype == DType::kF32   ? at::kFloat
                                 : info.dtype == DType::kF16 ? at::kHalf
                                                             : at::kBFloat16;
-  try {
-    at::Tensor raw = at::empty(info.shape, at::TensorOptions().dtype(stored));
-    RETURN_IF_ERROR(ReadAt(fd_, path_, data_start_ + info.begin, static_cast<char*>(raw.data_ptr()),
-                           byte_size));
-    return stored == at::kFloat ? raw : raw.to(at::kFloat);
-  } catch (const std::exception& e) {
-    return absl::InternalError(
-        absl::StrCat(path_, ": tensor '", name, "': LibTorch failed: ", e.what()));
-  }
+  return kernels::TorchCall(
+      absl::StrCat(path_, ": tensor '", name, "': LibTorch failed"),
+      [&]() -> absl::StatusOr<at::Tensor> {
+        at::Tensor raw = at::empty(info.shape, at::TensorOptions().dtype(stored));
+        RETURN_IF_ERROR(ReadAt(fd_, path_, data_start_ + info.begin,
+                               static_cast<char*>(raw.data_ptr()), byte_size));
+        return stored == at::kFloat ? raw : raw.to(at::kFloat);
+      });
 }
 
 }  // namespace lion::model

@@ -124,6 +124,8 @@ absl::Status CheckNoOverlap(const std::map<std::string, TensorInfo>& tensors) {
 }
 
 absl::StatusOr<Json> ParseJson(std::string_view text) {
+  // nlohmann::json reports bad JSON (and the depth limit) by throwing; not
+  // LibTorch, so not TorchCall.
   try {
     const Json::parser_callback_t limit_depth = [](int depth, Json::parse_event_t, Json&) {
       if (depth > kMaxJsonDepth) throw std::length_error("JSON nested too deeply");

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "lion/kernels/torch_call.h"
 #include "server/common/status_macros.h"
 
 namespace lion::model {
@@ -49,12 +50,9 @@ absl::StatusOr<at::Tensor> Weights::GetFloat32(const std::string& name,
   used_.insert(name);
   ASSIGN_OR_RETURN(at::Tensor t, file_->Float32(name, shape));
   RETURN_IF_ERROR(CheckFinite(file_->path(), name, t));
-  try {
-    return t.to(target_.device());  // no copy on the CPU
-  } catch (const std::exception& e) {
-    return absl::InternalError(
-        absl::StrCat(name, ": copy to ", target_.device().str(), " failed: ", e.what()));
-  }
+  // No copy on the CPU.
+  return kernels::TorchCall(absl::StrCat(name, ": copy to ", target_.device().str(), " failed"),
+                            [&] { return t.to(target_.device()); });
 }
 
 absl::Status Weights::CheckAllUsed() const {

@@ -5,11 +5,13 @@
 #include <map>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/common/clock.h"
 #include "server/common/status_macros.h"
+#include "server/repository/repository_scan.h"
 #include "server/runtime/calibration.h"
 #include "server/runtime/device_memory.h"
 #include "server/runtime/runner.h"
@@ -86,7 +88,7 @@ std::map<std::string, std::string> StartupFields(const runtime::ModelDescription
       runtime::FormThresholds{limits.full_max_tokens, limits.rnn_min_tokens});
   std::map<std::string, std::string> f = {
       {"model", d.name},
-      {"architecture", d.architecture},
+      {"architecture", model::ArchitectureName(d.architecture)},
       {"dir", d.model_dir},
       {"calibration", runtime::CalibrationSourceName(cal.source)},
       {"full_max_tokens", absl::StrCat(limits.full_max_tokens)},
@@ -122,11 +124,10 @@ absl::StatusOr<std::unique_ptr<ServedModel>> StartModel(const std::string& dir,
   ASSIGN_OR_RETURN(runtime::CalibrationOutcome cal, Calibrate(*model, options, log));
   const double calibration_s = CalibrationSeconds(cal, start);
   served->limits = LimitsFor(d, options, cal);
-  if (d.architecture != "lion_vit") {
+  if (d.architecture != runtime::Architecture::kVit) {
     ASSIGN_OR_RETURN(served->tokenizer, LoadTokenizer(dir, d.vocab_size));
   }
-  metrics->AddModel({d.name, d.architecture, d.variant,
-                     d.task == runtime::Task::kMlm ? "mlm" : "classification", d.device});
+  metrics->AddModel(MetricLabels(d));
   metrics->SetModelLoadSeconds(d.name, metrics::LoadPhase::kLoad, load_s);
   metrics->SetModelLoadSeconds(d.name, metrics::LoadPhase::kWarmup, warmup_s);
   metrics->SetModelLoadSeconds(d.name, metrics::LoadPhase::kCalibration, calibration_s);
@@ -164,6 +165,17 @@ absl::Status CalibrateModelOnly(const std::string& dir, const config::ServerOpti
       StartupFields(d, cal, LimitsFor(d, options, cal),
                     {{"load", load_s}, {"calibration", calibration_s}}));
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> CalibrateRepository(const config::ServerOptions& options, const LogFn& log) {
+  const std::vector<ModelDirectory> dirs = ScanRepository(options.model_repository);
+  if (dirs.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("no model directories (with config.json) in ", options.model_repository));
+  }
+  for (const ModelDirectory& dir : dirs)
+    RETURN_IF_ERROR(CalibrateModelOnly(dir.path, options, log));
+  return static_cast<int>(dirs.size());
 }
 
 }  // namespace lion::repository

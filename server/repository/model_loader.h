@@ -8,21 +8,20 @@
 #ifndef LION_SERVER_REPOSITORY_MODEL_LOADER_H_
 #define LION_SERVER_REPOSITORY_MODEL_LOADER_H_
 
-#include <functional>
-#include <map>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "server/common/log.h"
 #include "server/config/server_options.h"
 #include "server/metrics/metrics.h"
 #include "server/repository/served_model.h"
 
 namespace lion::repository {
 
-// One log line: level ("INFO", "WARN", "ERROR"), message and fields.
-using LogFn = std::function<void(const std::string& level, const std::string& message,
-                                 const std::map<std::string, std::string>& fields)>;
+// One log line: level ("INFO", "WARN", "ERROR"), message and fields
+// (lion::Log in the server).
+using LogFn = ::lion::LogFn;
 
 // Load, warm up, calibrate and start the threads of the model in `dir`,
 // served under the directory's base name. Errors name the file or the step
@@ -37,6 +36,11 @@ absl::StatusOr<std::unique_ptr<ServedModel>> StartModel(const std::string& dir,
 // "model calibrated" with the phase times. Errors: loading's or the timer's.
 absl::Status CalibrateModelOnly(const std::string& dir, const config::ServerOptions& options,
                                 const LogFn& log);
+
+// --calibrate_only for the whole repository: CalibrateModelOnly for every
+// model directory of options.model_repository, in name order. Returns how
+// many were calibrated; NOT_FOUND when there is none, else the first error.
+absl::StatusOr<int> CalibrateRepository(const config::ServerOptions& options, const LogFn& log);
 
 }  // namespace lion::repository
 

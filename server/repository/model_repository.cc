@@ -12,11 +12,6 @@ namespace {
 // How often a worker with retired models looks whether they drained.
 constexpr absl::Duration kReapInterval = absl::Milliseconds(50);
 
-metrics::ModelLabels LabelsOf(const runtime::ModelDescription& d) {
-  return {d.name, d.architecture, d.variant,
-          d.task == runtime::Task::kMlm ? "mlm" : "classification", d.device};
-}
-
 }  // namespace
 
 absl::StatusOr<ModelControl> ParseModelControl(const std::string& name) {
@@ -86,7 +81,7 @@ void ModelRepository::UnloadModel(const std::string& name) {
   ModelRef model = registry_->Remove(name);
   if (model == nullptr) return;
   log_("INFO", "model unloaded", {{"model", name}});
-  metrics_->RemoveModel(LabelsOf(model->description));
+  metrics_->RemoveModel(MetricLabels(model->description));
   Retire(std::move(model));
 }
 

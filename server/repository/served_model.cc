@@ -13,6 +13,11 @@ ModelThreads::~ModelThreads() {
   if (runner != nullptr) runner->Stop();
 }
 
+metrics::ModelLabels MetricLabels(const runtime::ModelDescription& d) {
+  return {d.name, model::ArchitectureName(d.architecture), d.variant, model::TaskName(d.task),
+          d.device};
+}
+
 absl::StatusOr<std::unique_ptr<tokenizer::WordPieceTokenizer>> LoadTokenizer(
     const std::string& model_dir, int64_t vocab_size) {
   tokenizer::TokenizerOptions options;

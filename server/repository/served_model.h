@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "server/batching/batcher.h"
+#include "server/metrics/metrics.h"
 #include "server/runtime/form_policy.h"
 #include "server/runtime/model.h"
 #include "server/runtime/runner.h"
@@ -50,6 +51,9 @@ struct ServedModel {
 // whatever batch it joined.
 absl::StatusOr<std::unique_ptr<tokenizer::WordPieceTokenizer>> LoadTokenizer(
     const std::string& model_dir, int64_t vocab_size);
+
+// The model's lion_model_info labels (names as config.json spells them).
+metrics::ModelLabels MetricLabels(const runtime::ModelDescription& description);
 
 }  // namespace lion::repository
 

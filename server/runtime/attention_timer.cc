@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "lion/kernels/lion_attention.h"
+#include "lion/kernels/torch_call.h"
 #include "server/common/status_macros.h"
 #include "server/runtime/device.h"
 #include "server/runtime/runner.h"
@@ -82,8 +83,8 @@ AttentionTimerOptions AttentionTimerOptionsFor(const ModelDescription& d, int64_
   o.head_dim = dims.head_dim;
   o.orders = dims.orders;
   o.variant = d.variant;
-  o.normalize = d.architecture == "lion_vit";  // as model::MakeAttentionOptions
-  o.padded = d.architecture != "lion_vit";     // text batches are right-padded
+  o.normalize = d.architecture == Architecture::kVit;  // as model::MakeAttentionOptions
+  o.padded = d.architecture != Architecture::kVit;     // text batches are right-padded
   o.threads = threads;
   return o;
 }
@@ -101,13 +102,13 @@ AttentionTimer::~AttentionTimer() = default;
 absl::StatusOr<std::unique_ptr<AttentionTimer>> AttentionTimer::Create(
     const AttentionTimerOptions& options) {
   RETURN_IF_ERROR(options.Validate());
-  try {
-    const at::Device device(options.device);
-    at::zeros({1}, at::TensorOptions().device(device));  // the device is usable
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(
-        absl::StrCat("attention timer: device ", options.device, ": ", e.what()));
-  }
+  auto usable = [&] {
+    at::zeros({1}, at::TensorOptions().device(at::Device(options.device)));
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(kernels::TorchCall(absl::StatusCode::kUnavailable,
+                                     absl::StrCat("attention timer: device ", options.device),
+                                     usable));
   return std::unique_ptr<AttentionTimer>(new AttentionTimer(options));
 }
 

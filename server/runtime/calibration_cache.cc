@@ -127,7 +127,7 @@ absl::StatusOr<Calibration> LoadCached(const std::string& path, const Calibratio
       return absl::DataLossError(absl::StrCat(path, ": limits out of range"));
     }
     return out;
-  } catch (const json::exception& e) {
+  } catch (const json::exception& e) {  // a malformed file: nlohmann::json, not LibTorch
     return absl::DataLossError(absl::StrCat(path, ": ", e.what()));
   }
 }

@@ -192,7 +192,7 @@ std::vector<int64_t> GeometricLadder(int64_t last) {
 CalibrationPlan PlanFor(const ModelDescription& d, int64_t max_length,
                         const config::FormOptions& form) {
   CalibrationPlan plan;
-  if (d.architecture == "lion_vit") {
+  if (d.architecture == Architecture::kVit) {
     const int64_t side = d.patch_size > 0 ? d.image_size / d.patch_size : 0;
     plan.lengths = {side * side + 1};  // every image is resized to image_size: patches + CLS
     plan.open_ended = false;

@@ -24,9 +24,11 @@ struct DeviceMemory {
 // CUDA device `index`. Thread-safe.
 absl::StatusOr<DeviceMemory> ReadCudaMemory(int index);
 
-// Sets lion_device_memory_bytes{device="cuda:N", kind=used|total|peak} when
-// `device` is a GPU; nothing for "cpu" (main records the process there).
-void RecordDeviceMemory(metrics::Metrics* metrics, const std::string& device);
+// Sets lion_device_memory_bytes{device, kind=used|total|peak}: for "cpu",
+// the process's resident memory, its high-water mark and the machine's
+// physical memory; when `device` (--device) is a GPU, also its caching
+// allocator's figures under "cuda:N". Called at every scrape. Thread-safe.
+void RecordMemory(metrics::Metrics* metrics, const std::string& device);
 
 // The form policy's limits for a model on `device`: on a GPU, the CUDA
 // kernels' memory estimates and a budget from the device's free memory now

@@ -12,16 +12,19 @@
 
 #include "absl/status/statusor.h"
 #include "lion/kernels/attention_options.h"
+#include "server/model/model_kind.h"
 
 namespace lion::runtime {
 
-enum class Task { kMlm, kClassification };
+// As config.json names them: model::ArchitectureName, model::TaskName.
+using Architecture = model::Architecture;
+using Task = model::Task;
 enum class Pooling { kDefault, kMean, kCls };
 
 // What the server reports about a model (ModelInfo in the API).
 struct ModelDescription {
   std::string name;
-  std::string architecture;  // "lion_bert" | "lion_vit"
+  Architecture architecture = Architecture::kBert;
   std::string variant;       // "lit" | "d" | "s"
   Task task = Task::kClassification;
   int64_t hidden_size = 0;

@@ -163,6 +163,9 @@ std::vector<absl::StatusOr<SequenceOutput>> Runner::Compute(const Batch& live,
       outputs.push_back(&r->outputs);
     }
     absl::StatusOr<std::vector<SequenceOutput>> result;
+    // The last resort that keeps the runner thread (and the server) alive:
+    // any Model, not only the LibTorch one, may throw anything. The torch
+    // model already turns LibTorch's exceptions into statuses (TorchCall).
     try {
       result = model_->Forward(inputs, outputs, options);
     } catch (const std::exception& e) {

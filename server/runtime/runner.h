@@ -89,6 +89,9 @@ class Runner {
   Clock* const clock_;
   metrics::Metrics* const metrics_;
 
+  // A leaf: never held while calling on_idle_ (copied out first), Forward, a
+  // request's done or the metrics. Submit waits on it (the batcher thread,
+  // holding no lock of its own).
   mutable absl::Mutex mu_;
   absl::CondVar cv_;
   std::function<void(const BatchCost&)> on_idle_ ABSL_GUARDED_BY(mu_);

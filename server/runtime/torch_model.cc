@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "lion/kernels/torch_call.h"
 #include "server/common/status_macros.h"
 #include "server/model/lion_model.h"
 #include "server/runtime/device.h"
@@ -39,7 +40,7 @@ ModelDescription Describe(const model::ModelConfig& c, const std::string& name,
   d.name = name;
   d.architecture = c.architecture;
   d.variant = c.variant;
-  d.task = c.task == "mlm" ? Task::kMlm : Task::kClassification;
+  d.task = c.task;
   d.hidden_size = c.hidden_size;
   d.num_layers = c.num_layers;
   d.num_heads = c.num_heads;
@@ -140,7 +141,7 @@ class TorchModel final : public Model {
                         const std::vector<const OutputRequest*>& outputs,
                         const std::vector<size_t>& members, const model::ForwardOptions& fo,
                         std::vector<SequenceOutput>& results) const {
-    try {
+    return kernels::TorchCall(absl::StrCat("model ", description_.name), [&]() -> absl::Status {
       ASSIGN_OR_RETURN(model::BatchInput batch, Collate(inputs, members));
       ASSIGN_OR_RETURN(model::Encoded enc, model_->Encode(batch, fo));
       const int64_t B = static_cast<int64_t>(members.size());
@@ -195,9 +196,7 @@ class TorchModel final : public Model {
         }
       }
       return absl::OkStatus();
-    } catch (const std::exception& e) {
-      return absl::InternalError(absl::StrCat("model ", description_.name, ": ", e.what()));
-    }
+    });
   }
 
   model::PoolingKind PoolingOf(const OutputRequest& o) const {

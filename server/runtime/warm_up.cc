@@ -35,7 +35,7 @@ std::vector<float> Flatten(const SequenceOutput& o) {
 
 SequenceInput SampleInput(const ModelDescription& d, int64_t length) {
   SequenceInput in;
-  if (d.architecture == "lion_vit") {
+  if (d.architecture == Architecture::kVit) {
     in.channels = std::max<int64_t>(1, d.num_channels);
     in.height = in.width = d.image_size;
     in.pixels.resize(static_cast<size_t>(in.channels * in.height * in.width));

@@ -14,7 +14,7 @@ using ::testing::HasSubstr;
 ServedModel TextModel(runtime::Task task) {
   ServedModel m;
   m.description.name = "m";
-  m.description.architecture = "lion_bert";
+  m.description.architecture = runtime::Architecture::kBert;
   m.description.task = task;
   m.description.hidden_size = 4;
   m.description.labels = {"a", "b", "c"};

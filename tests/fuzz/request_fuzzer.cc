@@ -54,7 +54,7 @@ Served* Load(const std::string& name) {
                                    : flags.max_input_tokens;
   s->served.max_text_bytes = flags.max_text_bytes;
   s->served.max_response_bytes = flags.max_message_bytes;
-  if (d.architecture != "lion_vit") {
+  if (d.architecture != runtime::Architecture::kVit) {
     auto tokenizer = repository::LoadTokenizer(dir, d.vocab_size);
     CheckSetup(tokenizer.status(), "tokenizer");
     s->served.tokenizer = *std::move(tokenizer);
@@ -72,7 +72,7 @@ void CheckBuilt(const runtime::Request& r, Served& s) {
   const runtime::ModelDescription& d = s.served.description;
   const runtime::SequenceInput& in = r.input;
   FUZZ_CHECK(r.length >= 1, absl::StrCat("length ", r.length));
-  if (d.architecture == "lion_vit") {
+  if (d.architecture == runtime::Architecture::kVit) {
     FUZZ_CHECK(in.is_image() && in.token_ids.empty(), "vision input without pixels");
     FUZZ_CHECK(
         in.channels == d.num_channels && in.height == d.image_size && in.width == d.image_size,

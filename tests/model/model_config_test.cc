@@ -55,7 +55,7 @@ TEST(ModelConfigTest, ReadsBertFields) {
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_TRUE(c->is_bert());
   EXPECT_EQ(c->variant, "lit");
-  EXPECT_EQ(c->task, "mlm");
+  EXPECT_EQ(c->task, Task::kMlm);
   EXPECT_EQ(c->hidden_size, 768);
   EXPECT_EQ(c->head_dim(), 64);
   EXPECT_EQ(c->intermediate_size, 3072);

@@ -10,7 +10,7 @@ namespace lion::runtime {
 ModelDescription FakeModel::Describe(const std::string& name, const std::string& kind) {
   ModelDescription d;
   d.name = name;
-  d.architecture = std::string(kind == "vision" ? "lion_vit" : "lion_bert");
+  d.architecture = kind == "vision" ? Architecture::kVit : Architecture::kBert;
   d.variant = std::string("d");
   d.task = kind == "mlm" ? Task::kMlm : Task::kClassification;
   d.hidden_size = 8;

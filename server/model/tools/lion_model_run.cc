@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "lion/kernels/torch_call.h"
 #include "server/common/status_macros.h"
 #include "server/model/lion_model.h"
 #include "server/model/safetensors.h"
@@ -67,11 +68,9 @@ absl::Status Run(int argc, char** argv) {
   if (argc > 5) options.chunk_size = std::stoll(argv[5]);
   LoadOptions placement;
   if (argc > 6) {
-    try {
-      placement.device = at::Device(argv[6]);
-    } catch (const std::exception& e) {
-      return absl::InvalidArgumentError(std::string("bad device ") + argv[6]);
-    }
+    ASSIGN_OR_RETURN(placement.device, kernels::TorchCall(absl::StatusCode::kInvalidArgument,
+                                                          std::string("bad device ") + argv[6],
+                                                          [&] { return at::Device(argv[6]); }));
   }
   if (argc > 7) {
     const std::string dtype = argv[7];
@@ -102,7 +101,7 @@ absl::Status Run(int argc, char** argv) {
   ASSIGN_OR_RETURN(Encoded enc, model->Encode(batch, options));
   std::map<std::string, at::Tensor> out = {{"hidden_states", enc.hidden},
                                            {"pooled", model->Pool(enc, model->default_pooling())}};
-  if (c.task == "classification") {
+  if (c.task == Task::kClassification) {
     ASSIGN_OR_RETURN(out["logits"], model->ClassLogits(enc));
   }
   const int64_t B = enc.hidden.size(0), L = enc.hidden.size(1);
