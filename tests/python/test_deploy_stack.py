@@ -19,6 +19,7 @@ import urllib.request
 import grpc
 import pytest
 
+from conftest import require_built
 from deploy_helpers import DEPLOY, image_config, load_yaml_all, run, tool
 from lion_server_harness import (BUILD_DIR, DIGITS, LION_SERVE, MLM, MODELS, digits_pixels,
                                  require_server_and_models, stubs, wait_until)
@@ -88,8 +89,7 @@ def container_invocation(tmp_path):
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     require_server_and_models(DIGITS, MLM)
-    if not LION_CLIENT.exists():
-        pytest.skip(f"lion-client not built: {LION_CLIENT}")
+    require_built(LION_CLIENT, "lion-client")
     tmp = tmp_path_factory.mktemp("deploy_stack")
     argv, env, healthcheck = container_invocation(tmp)
     server = ContainerServer(argv, env)
