@@ -103,9 +103,7 @@ std::string Batcher::FullByCount() const {
 absl::Status Batcher::Submit(std::unique_ptr<runtime::Request> request) {
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_) {
-      return absl::UnavailableError(absl::StrCat("model ", options_.model, " is shutting down"));
-    }
+    if (stopping_) return absl::UnavailableError(absl::StrCat("model ", options_.model, " ", stop_why_));
     const TimePoint now = clock_->Now();
     if (std::string why = RefusalReason(*request, now); !why.empty()) {
       metrics_->RecordReject(options_.model, metrics::RejectReason::kOverloaded);
@@ -229,15 +227,16 @@ void Batcher::Loop() {
   queue_.clear();
   queued_tokens_ = 0;
   metrics_->SetQueueDepth(options_.model, 0);
+  const absl::Status stopped =
+      absl::UnavailableError(absl::StrCat("model ", options_.model, " ", stop_why_));
   mu_.Unlock();
-  for (auto& r : leftovers) {
-    r->done(absl::UnavailableError(absl::StrCat("model ", options_.model, " is shutting down")));
-  }
+  for (auto& r : leftovers) r->done(stopped);
 }
 
-void Batcher::Stop() {
+void Batcher::Stop(const std::string& why) {
   {
     absl::MutexLock lock(&mu_);
+    if (!stopping_) stop_why_ = why;
     stopping_ = true;
     cv_.Signal();
   }
