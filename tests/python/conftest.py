@@ -30,10 +30,11 @@ def tools_required() -> bool:
 
 
 def require_tool(name: str, present, why: str) -> None:
-    """Skips the calling test (or module, when called at import) if `present`
-    is false, or fails it under LION_REQUIRE_TOOLS=1. `name` says what is
-    missing, `why` how to get it. Only GPU tests skip any other way: a machine
-    without a GPU is no missing tool."""
+    """Skips the calling test (call it in a test or a fixture; for a whole
+    module use tool_mark) if `present` is false, or fails it under
+    LION_REQUIRE_TOOLS=1. `name` says what is missing, `why` how to get it.
+    Only GPU tests skip any other way: a machine without a GPU is no missing
+    tool (test_require_tool.py checks that no other skip is left)."""
     if present:
         return
     message = f"{name} is missing: {why}"
