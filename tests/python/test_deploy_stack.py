@@ -8,6 +8,7 @@ after a little load: each must parse and return at least one series."""
 import json
 import math
 import os
+import pathlib
 import re
 import socket
 import subprocess
@@ -221,9 +222,18 @@ def test_container_command_serves_and_its_healthcheck_passes(stack):
     out = subprocess.run(healthcheck, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "SERVING" in out.stdout
-    # The calibration went where the container's writable cache is.
-    assert sorted(p.name for p in (stack["tmp"] / "calibration").iterdir()) == \
-        [f"{DIGITS}.calibration.json", f"{MLM}.calibration.json"]
+    # The calibration went where the container's writable cache is: the
+    # cache file each model's start-up line names, and nothing else.
+    caches = {}
+    for line in server.lines:
+        fields = (json.loads(line) if line.startswith("{") else
+                  dict(kv.split("=", 1) for kv in line.split() if "=" in kv))
+        if "cache" in fields and "model" in fields:
+            caches[fields["model"]] = pathlib.Path(fields["cache"])
+    assert sorted(caches) == [DIGITS, MLM], "\n".join(server.lines)
+    cache_dir = stack["tmp"] / "calibration"
+    assert all(c.parent == cache_dir for c in caches.values()), caches
+    assert sorted(p.name for p in cache_dir.iterdir()) == sorted({c.name for c in caches.values()})
     # The same check on a port nobody serves fails, so the healthcheck can fail.
     env["LION_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     assert subprocess.run(healthcheck, env=env, capture_output=True, timeout=60).returncode != 0
