@@ -103,7 +103,9 @@ std::string Batcher::FullByCount() const {
 absl::Status Batcher::Submit(std::unique_ptr<runtime::Request> request) {
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_) return absl::UnavailableError(absl::StrCat("model ", options_.model, " ", stop_why_));
+    if (stopping_) {
+      return absl::UnavailableError(absl::StrCat("model ", options_.model, " ", stop_why_));
+    }
     const TimePoint now = clock_->Now();
     if (std::string why = RefusalReason(*request, now); !why.empty()) {
       metrics_->RecordReject(options_.model, metrics::RejectReason::kOverloaded);
