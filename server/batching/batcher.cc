@@ -105,7 +105,7 @@ absl::Status Batcher::Submit(std::unique_ptr<runtime::Request> request) {
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
-      return absl::UnavailableError(absl::StrCat("model ", options_.model, " is shutting down"));
+      return absl::UnavailableError(absl::StrCat("model ", options_.model, " ", stop_why_));
     }
     const TimePoint now = clock_->Now();
     why = RefusalReason(*request, now);
@@ -243,15 +243,16 @@ void Batcher::Loop() {
   queue_.clear();
   queued_tokens_ = 0;
   metrics_->SetQueueDepth(options_.model, 0);
+  const absl::Status stopped =
+      absl::UnavailableError(absl::StrCat("model ", options_.model, " ", stop_why_));
   mu_.Unlock();
-  for (auto& r : leftovers) {
-    r->done(absl::UnavailableError(absl::StrCat("model ", options_.model, " is shutting down")));
-  }
+  for (auto& r : leftovers) r->done(stopped);
 }
 
-void Batcher::Stop() {
+void Batcher::Stop(const std::string& why) {
   {
     absl::MutexLock lock(&mu_);
+    if (!stopping_) stop_why_ = why;
     stopping_ = true;
     cv_.Signal();
   }

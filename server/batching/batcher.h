@@ -86,9 +86,11 @@ class Batcher {
   // (draining).
   void Flush();
 
-  // Stops the thread; requests still queued complete with UNAVAILABLE.
-  // Idempotent.
-  void Stop();
+  // Stops the thread; requests still queued, and any submitted later,
+  // complete with UNAVAILABLE "model <name> <why>" (a drain cut short passes
+  // its reason, the same words the runner gives its batches). Idempotent: the
+  // first call's reason stays.
+  void Stop(const std::string& why = "is shutting down");
 
   int64_t depth() const;
   int64_t queued_tokens() const;
@@ -127,6 +129,7 @@ class Batcher {
   std::deque<std::unique_ptr<runtime::Request>> queue_ ABSL_GUARDED_BY(mu_);
   int64_t queued_tokens_ ABSL_GUARDED_BY(mu_) = 0;  // sum of queue_'s lengths
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::string stop_why_ ABSL_GUARDED_BY(mu_);  // set with stopping_
   bool flush_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool runner_idle_ ABSL_GUARDED_BY(mu_) = true;

@@ -247,7 +247,7 @@ void ModelRepository::Flush() {
 
 void ModelRepository::Abort(const std::string& reason) {
   const std::vector<ModelRef> all = AllModels();
-  for (const ModelRef& m : all) m->batcher->Stop();
+  for (const ModelRef& m : all) m->batcher->Stop(reason);
   for (const ModelRef& m : all) {
     if (m->threads != nullptr) m->threads->runner->Abort(reason);
   }

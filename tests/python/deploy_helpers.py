@@ -3,43 +3,21 @@ deploy files they read.
 
 A tool that scripts/setup installs (docker-compose, kubectl, promtool,
 prometheus; hadolint and kubernetes-validate from requirements.txt) must be
-there: with LION_REQUIRE_TOOLS=1 (scripts/test sets it) a missing one fails the
-test; otherwise it skips with the reason.
+there: `tool` and `python_module` go through conftest.require_tool, so with
+LION_REQUIRE_TOOLS=1 (scripts/test sets it) a missing one fails the test, and
+otherwise it skips with the reason.
 """
 
-import os
 import pathlib
 import re
-import shutil
 import subprocess
-import sys
 
-import pytest
+from conftest import REPO_ROOT
+from conftest import require_command as tool  # noqa: F401 (the deploy tests' name for it)
+from conftest import require_module as python_module
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
 DOCKERFILE = DEPLOY / "docker" / "Dockerfile"
-
-
-def missing_tool(reason: str):
-    if os.environ.get("LION_REQUIRE_TOOLS") == "1":
-        pytest.fail(f"{reason} (scripts/setup installs it; LION_REQUIRE_TOOLS=1)")
-    pytest.skip(f"{reason} (run scripts/setup)")
-
-
-def tool(name: str) -> str:
-    """Path of a command: PATH first, then the venv's bin (pip-installed tools)."""
-    found = shutil.which(name) or shutil.which(name, path=str(pathlib.Path(sys.executable).parent))
-    if not found:
-        missing_tool(f"{name} not found")
-    return found
-
-
-def python_module(name: str):
-    try:
-        return __import__(name)
-    except ImportError:
-        missing_tool(f"Python module {name} not importable")
 
 
 def run(args, **kw):

@@ -5,16 +5,13 @@ Binaries come from $LION_BUILD_DIR (default <repo>/build). Every server binds
 """
 
 import json
-import os
 import pathlib
 import socket
 import subprocess
 import time
 
-import pytest
+from conftest import BUILD_DIR, REPO_ROOT, require_built
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-BUILD_DIR = pathlib.Path(os.environ.get("LION_BUILD_DIR", REPO_ROOT / "build"))
 LION_CLIENT = BUILD_DIR / "client" / "lion-client"
 LION_SERVE = BUILD_DIR / "server" / "lion-serve"
 FAKE_SERVER = BUILD_DIR / "tests" / "client" / "fake_lion_server"
@@ -24,8 +21,7 @@ OK, INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION, UNAVAILABLE, USAGE = 0, 3,
 
 
 def require(binary: pathlib.Path, what: str) -> None:
-    if not binary.exists():
-        pytest.skip(f"{what} not built: {binary} does not exist (build it, or set LION_BUILD_DIR)")
+    require_built(binary, what)
 
 
 def free_port() -> int:

@@ -15,21 +15,18 @@ import sys
 import threading
 import time
 
-import pytest
+from conftest import BUILD_DIR, REPO_ROOT, require_built, require_tool
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-BUILD_DIR = pathlib.Path(os.environ.get("LION_BUILD_DIR", REPO_ROOT / "build"))
 LION_SERVE = BUILD_DIR / "server" / "lion-serve"
 MODELS = REPO_ROOT / "models"
 DIGITS, MLM = "lion-digits", "lion-mlm-mini"
 
 
 def require_server_and_models(*names):
-    if not LION_SERVE.exists():
-        pytest.skip(f"lion-serve not built: {LION_SERVE} does not exist (set LION_BUILD_DIR)")
+    require_built(LION_SERVE, "lion-serve")
     for name in names:
-        if not (MODELS / name / "config.json").exists():
-            pytest.skip(f"default model {name} not in {MODELS} (scripts/train_default_models)")
+        require_tool(f"default model {name} ({MODELS / name})", (MODELS / name / "config.json").exists(),
+                     "the repository holds it; scripts/train_default_models remakes it")
 
 
 _STUBS = {}

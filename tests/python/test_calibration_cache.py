@@ -14,6 +14,7 @@ import subprocess
 
 import pytest
 
+from conftest import require_built
 from lion_server_harness import LION_SERVE, Server, metrics_text
 
 # Short climbs keep each calibration to about a second.
@@ -22,8 +23,7 @@ FLAGS = ("--max_input_tokens=512",)
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    if not LION_SERVE.exists():
-        pytest.skip(f"lion-serve not built: {LION_SERVE} does not exist (set LION_BUILD_DIR)")
+    require_built(LION_SERVE, "lion-serve")
     from lionserve.golden import make_random_model_dir
     root = tmp_path_factory.mktemp("three_models")
     for i, (layers, mlp) in enumerate([(1, 64), (3, 96), (2, 128)]):
@@ -116,8 +116,7 @@ def test_default_cache_is_the_users_cache_folder(repo, tmp_path):
 
 
 def test_help_documents_calibrate_only():
-    if not LION_SERVE.exists():
-        pytest.skip(f"lion-serve not built: {LION_SERVE} does not exist (set LION_BUILD_DIR)")
+    require_built(LION_SERVE, "lion-serve")
     out = subprocess.run([str(LION_SERVE), "--help"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0
     assert "--calibrate_only" in out.stdout and "LION_CALIBRATE_ONLY" in out.stdout

@@ -1,7 +1,7 @@
 """lion-client end to end against the real server (lion-serve with the
 repository's default models): every subcommand, --json parsed back, and the
 exit codes for NOT_FOUND, INVALID_ARGUMENT, FAILED_PRECONDITION and
-UNAVAILABLE. Skips while lion-serve is not built or no default model exists."""
+UNAVAILABLE. Needs lion-serve, lion-client and the default models (conftest.require_tool)."""
 
 import io
 import json
@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 
+from conftest import require_tool
 from lion_client_helpers import (FAILED_PRECONDITION, INVALID_ARGUMENT, LION_CLIENT, LION_SERVE, NOT_FOUND, OK, REPO_ROOT,
                                  UNAVAILABLE, Cli, free_port, require, start_lion_serve, stop_lion_serve)
 
@@ -19,8 +20,8 @@ MODELS = REPO_ROOT / "models"
 def server(tmp_path_factory):
     require(LION_SERVE, "lion-serve")
     require(LION_CLIENT, "lion-client")
-    if not any(MODELS.glob("*/config.json")):
-        pytest.skip(f"no default models in {MODELS}")
+    require_tool(f"default models in {MODELS}", any(MODELS.glob("*/config.json")),
+                 "the repository holds them; scripts/train_default_models remakes them")
     proc, address = start_lion_serve(MODELS, tmp_path_factory.mktemp("serve") / "lion-serve.log")
     cli = Cli(address)
     models = {m["name"]: m for m in cli.json("models")["models"]}
@@ -32,7 +33,8 @@ def pick(models, task, architecture=None):
     for m in models.values():
         if m["task"] == task and architecture in (None, m["architecture"]):
             return m
-    pytest.skip(f"no served model with task={task} architecture={architecture}")
+    require_tool(f"a served model with task={task} architecture={architecture}", False,
+                 "models/ holds one of each task")
 
 
 def png_bytes(size: int) -> bytes:

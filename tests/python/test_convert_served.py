@@ -8,9 +8,9 @@ import pytest
 from lionserve import oracle as O
 from test_convert import H, V, hf_config, official_bert, official_bert_forward, run_cli, save_hf_bin
 from test_convert_vit import C, IMG, official_vit, official_vit_forward, vision_checkpoint
-from test_model_parity import RUNNER, run_cpp
+from test_model_parity import RUNNER_BUILT, run_cpp
 
-pytestmark = pytest.mark.skipif(not RUNNER.exists(), reason=f"{RUNNER} is not built")
+pytestmark = RUNNER_BUILT
 
 
 @pytest.mark.parametrize("variant", ["lit", "d", "s"])

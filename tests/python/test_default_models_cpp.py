@@ -10,10 +10,11 @@ import pytest
 from conftest import REPO_ROOT
 from lionserve import training_data as T
 from lionserve.models import read_vocab
-from test_model_parity import RUNNER, run_cpp
+from conftest import tool_mark
+from test_model_parity import RUNNER_BUILT, run_cpp
 
 MODELS = REPO_ROOT / "models"
-pytestmark = pytest.mark.skipif(not RUNNER.exists(), reason=f"{RUNNER} is not built")
+pytestmark = RUNNER_BUILT
 
 
 def recorded(description, label):
@@ -33,7 +34,8 @@ def test_lion_digits_accuracy_through_cpp(tmp_path, form, chunk):
     assert acc == pytest.approx(recorded(cfg["description"], "Held-out accuracy"), abs=1.5 / len(y_te))
 
 
-@pytest.mark.skipif(not os.path.isdir(T.FORTUNES_DIR), reason="Debian package 'fortunes' is not installed")
+@tool_mark(f"Debian package fortunes ({T.FORTUNES_DIR})", os.path.isdir(T.FORTUNES_DIR),
+           "scripts/setup installs it")
 @pytest.mark.parametrize("form", ["full", "chunk", "rnn"])
 def test_lion_mlm_mini_masked_accuracy_through_cpp(tmp_path, form):
     import json

@@ -14,6 +14,7 @@ import pytest
 from deploy_helpers import (DEPLOY, DOCKERFILE, REPO_ROOT, dockerfile_instructions, image_config,
                             load_yaml_all, python_module, run, server_flags, tool,
                             unknown_lion_env)
+from conftest import require_built
 from lion_server_harness import LION_SERVE
 
 PROMETHEUS = DEPLOY / "prometheus"
@@ -26,9 +27,7 @@ CRD_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor"),
 
 
 def lion_serve_flags():
-    if not LION_SERVE.exists():
-        pytest.skip(f"lion-serve not built: {LION_SERVE} does not exist (set LION_BUILD_DIR)")
-    return server_flags(LION_SERVE)
+    return server_flags(require_built(LION_SERVE, "lion-serve"))
 
 
 # ---- Docker Compose ------------------------------------------------------------

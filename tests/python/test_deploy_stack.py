@@ -8,6 +8,7 @@ after a little load: each must parse and return at least one series."""
 import json
 import math
 import os
+import pathlib
 import re
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import urllib.request
 import grpc
 import pytest
 
+from conftest import require_built
 from deploy_helpers import DEPLOY, image_config, load_yaml_all, run, tool
 from lion_server_harness import (BUILD_DIR, DIGITS, LION_SERVE, MLM, MODELS, digits_pixels,
                                  require_server_and_models, stubs, wait_until)
@@ -88,8 +90,7 @@ def container_invocation(tmp_path):
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     require_server_and_models(DIGITS, MLM)
-    if not LION_CLIENT.exists():
-        pytest.skip(f"lion-client not built: {LION_CLIENT}")
+    require_built(LION_CLIENT, "lion-client")
     tmp = tmp_path_factory.mktemp("deploy_stack")
     argv, env, healthcheck = container_invocation(tmp)
     server = ContainerServer(argv, env)
@@ -221,12 +222,18 @@ def test_container_command_serves_and_its_healthcheck_passes(stack):
     out = subprocess.run(healthcheck, env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "SERVING" in out.stdout
-    # The calibration went where the container's writable cache is: one file
-    # per attention shape (docs/calibration.md), the two models' differ.
-    files = sorted((stack["tmp"] / "calibration").iterdir())
-    assert all(re.fullmatch(r"[0-9a-f]{16}\.json", p.name) for p in files), files
-    assert sorted(json.loads(p.read_text())["computed_for_model"] for p in files) == \
-        sorted([DIGITS, MLM])
+    # The calibration went where the container's writable cache is: the
+    # cache file each model's start-up line names, and nothing else.
+    caches = {}
+    for line in server.lines:
+        fields = (json.loads(line) if line.startswith("{") else
+                  dict(kv.split("=", 1) for kv in line.split() if "=" in kv))
+        if "cache" in fields and "model" in fields:
+            caches[fields["model"]] = pathlib.Path(fields["cache"])
+    assert sorted(caches) == [DIGITS, MLM], "\n".join(server.lines)
+    cache_dir = stack["tmp"] / "calibration"
+    assert all(c.parent == cache_dir for c in caches.values()), caches
+    assert sorted(p.name for p in cache_dir.iterdir()) == sorted({c.name for c in caches.values()})
     # The same check on a port nobody serves fails, so the healthcheck can fail.
     env["LION_GRPC_ADDRESS"] = f"127.0.0.1:{free_port()}"
     assert subprocess.run(healthcheck, env=env, capture_output=True, timeout=60).returncode != 0

@@ -6,13 +6,13 @@ counted by front."""
 import base64
 import json
 import re
-import shutil
 import subprocess
 
 import grpc
 import numpy as np
 import pytest
 
+from conftest import require_command
 from lion_server_harness import (DIGITS, MLM, MODELS, REPO_ROOT, Server, metrics_text,
                                  require_server_and_models, stubs)
 from test_oip import http
@@ -94,8 +94,7 @@ def readme_curl_commands():
 
 
 def test_readme_curl_examples_run(env):
-    if shutil.which("curl") is None:
-        pytest.skip("curl is not installed")
+    require_command("curl", "the README's examples use it; scripts/setup installs it")
     server, _, _ = env
     commands = readme_curl_commands()
     assert len(commands) >= 5
@@ -118,8 +117,7 @@ def test_http_calls_are_counted_by_front(env):
 
 def test_api_keys_and_tls_guard_http_like_grpc(tmp_path):
     require_server_and_models(DIGITS, MLM)
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed (needed to make a test certificate)")
+    require_command("openssl", "it makes the test certificate; scripts/setup installs it")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
                     "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key),

@@ -12,7 +12,7 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from lionserve.golden import make_random_model_dir
-from test_model_parity import RUNNER, bert_inputs, rel_err
+from test_model_parity import RUNNER, RUNNER_BUILT, bert_inputs, rel_err
 
 FORMS = [("full", 64), ("chunk", 3), ("rnn", 64)]
 CASES = [
@@ -36,7 +36,7 @@ def gpu_count() -> int:
 
 
 pytestmark = [
-    pytest.mark.skipif(not RUNNER.exists(), reason=f"{RUNNER} is not built"),
+    RUNNER_BUILT,
     pytest.mark.skipif(gpu_count() == 0, reason="no GPU on this machine (nvidia-smi lists none)"),
 ]
 

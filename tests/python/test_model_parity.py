@@ -3,8 +3,6 @@ reference (python/lionserve) on random-weight model directories: both
 architectures x LIT/D/S x full/chunk/RNN, the two-order vision variant,
 positions, pooler/classifier heads, padded batches. Tolerance: rel 1e-5 (fp32)."""
 
-import os
-import pathlib
 import subprocess
 
 import numpy as np
@@ -12,13 +10,15 @@ import pytest
 import torch
 from safetensors.numpy import load_file, save_file
 
+from conftest import BUILD_DIR, tool_mark
 from lionserve.golden import forward_outputs, make_random_model_dir
 
-BUILD = pathlib.Path(os.environ.get("LION_BUILD_DIR", pathlib.Path(__file__).resolve().parents[2] / "build"))
-RUNNER = BUILD / "server" / "model" / "lion-model-run"
+RUNNER = BUILD_DIR / "server" / "model" / "lion-model-run"
 FORMS = [("full", 64), ("chunk", 3), ("rnn", 64)]
+RUNNER_BUILT = tool_mark(f"lion-model-run ({RUNNER})", RUNNER.exists(),
+                         "build it (cmake --build build), or set LION_BUILD_DIR")
 
-pytestmark = pytest.mark.skipif(not RUNNER.exists(), reason=f"{RUNNER} is not built")
+pytestmark = RUNNER_BUILT
 
 
 def rel_err(a, b):

@@ -1,6 +1,6 @@
 """client/python/lion_example.py end to end: against the fake lion.v1 server
 (always, once the C++ tests are built) and against the real lion-serve with
-the default models (skips while lion-serve is not built)."""
+the default models (conftest.require_tool when lion-serve is not built)."""
 
 import io
 import json
@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import require_tool
 from lion_client_helpers import (FAKE_SERVER, LION_SERVE, REPO_ROOT, UNAVAILABLE, free_port, require, start_fake_server,
                                  start_lion_serve, stop_fake_server, stop_lion_serve)
 
@@ -52,8 +53,8 @@ def test_example_server_down():
 def test_example_against_lion_serve(tmp_path):
     require(LION_SERVE, "lion-serve")
     models_dir = REPO_ROOT / "models"
-    if not any(models_dir.glob("*/config.json")):
-        pytest.skip(f"no default models in {models_dir}")
+    require_tool(f"default models in {models_dir}", any(models_dir.glob("*/config.json")),
+                 "the repository holds them; scripts/train_default_models remakes them")
     proc, address = start_lion_serve(models_dir, tmp_path / "lion-serve.log")
     try:
         image = tmp_path / "x.png"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, tool_mark
 from lionserve import training_data as T
 from lionserve.models import load_model_dir, read_vocab
 
@@ -41,8 +41,8 @@ def test_lion_digits_held_out_accuracy():
     assert T.classification_accuracy(model, x, y_te, form="chunk", chunk_size=5) == acc
 
 
-@pytest.mark.skipif(not os.path.isdir(T.FORTUNES_DIR),
-                    reason="Debian package 'fortunes' is not installed (the MLM's data)")
+@tool_mark(f"Debian package fortunes ({T.FORTUNES_DIR}, the MLM's data)", os.path.isdir(T.FORTUNES_DIR),
+           "scripts/setup installs it")
 def test_lion_mlm_mini_held_out_masked_accuracy():
     model = load_model_dir(MODELS / "lion-mlm-mini")
     cfg = model.config

@@ -4,20 +4,25 @@ under load, and the command line."""
 
 import concurrent.futures as cf
 import json
-import shutil
+import re
 import signal
+import ssl
 import subprocess
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
 import grpc
+import numpy as np
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from conftest import require_command
 from lion_server_harness import (DIGITS, LION_SERVE, MLM, MODELS, Server, digits_pixels,
                                  metrics_text, require_server_and_models, stubs, wait_until)
+from tls_certs import make_ca, make_leaf
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -145,9 +150,8 @@ def test_sigterm_under_load_loses_no_admitted_request(pb, cal_dir):
 
 
 def test_metrics_pass_promtool_and_prometheus_counts_requests(pb, cal_dir, tmp_path):
-    promtool, prometheus = shutil.which("promtool"), shutil.which("prometheus")
-    if not promtool or not prometheus:
-        pytest.skip("Debian's prometheus package (promtool, prometheus) is not installed")
+    promtool = require_command("promtool", "Debian's prometheus package; scripts/setup installs it")
+    prometheus = require_command("prometheus", "Debian's prometheus package; scripts/setup installs it")
     with Server(MODELS, cal_dir) as server:
         inference = pb[1].InferenceStub(grpc.insecure_channel(server.address))
         sent = 17
@@ -194,22 +198,93 @@ def test_metrics_pass_promtool_and_prometheus_counts_requests(pb, cal_dir, tmp_p
             prom.wait(30)
 
 
+def reference_scores():
+    """The class probabilities of digits_request's image from the PyTorch
+    reference model (python/lionserve)."""
+    import torch
+    from lionserve.models import load_model_dir
+    model = load_model_dir(MODELS / DIGITS).eval()
+    with torch.no_grad():
+        logits = model(torch.as_tensor(digits_pixels(1)[0]))["logits"]
+    return torch.softmax(logits.double(), -1)[0].numpy()
+
+
+def classify_over(pb, channel):
+    """The class probabilities the server gives digits_request's image over `channel`."""
+    r = pb[1].InferenceStub(channel).Classify(digits_request(pb, top_k=10), timeout=30)
+    scores = np.zeros(10)
+    for p in r.predictions:
+        scores[p.index] = p.score
+    return scores
+
+
+def refusal(pb, channel):
+    """The status code of a Classify that must be refused."""
+    with pytest.raises(grpc.RpcError) as e:
+        pb[1].InferenceStub(channel).Classify(digits_request(pb), timeout=10)
+    return e.value.code()
+
+
 def test_tls(pb, cal_dir, tmp_path):
-    openssl = shutil.which("openssl")
-    if not openssl:
-        pytest.skip("openssl is not installed (needed to make a test certificate)")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1"], check=True, capture_output=True, timeout=60)
-    with Server(MODELS, cal_dir, f"--tls_cert={cert}", f"--tls_key={key}") as server:
-        credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
-        channel = grpc.secure_channel(server.address, credentials,
-                                      options=[("grpc.ssl_target_name_override", "localhost")])
-        assert pb[1].InferenceStub(channel).Classify(digits_request(pb), timeout=30).predictions
-        with pytest.raises(grpc.RpcError) as e:  # plaintext client on a TLS port
-            pb[1].InferenceStub(grpc.insecure_channel(server.address)).Classify(digits_request(pb), timeout=5)
-        assert e.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+    ca = make_ca(tmp_path, "lion-test-ca")
+    server_pem = make_leaf(tmp_path, "localhost", ca, server=True)
+    expected = reference_scores()
+    with Server(MODELS, cal_dir, f"--tls_cert={server_pem.cert}", f"--tls_key={server_pem.key}") as server:
+        credentials = grpc.ssl_channel_credentials(root_certificates=ca.cert_bytes())
+        np.testing.assert_allclose(classify_over(pb, grpc.secure_channel(server.address, credentials)),
+                                   expected, atol=1e-4)
+        # The certificate names localhost too.
+        np.testing.assert_allclose(
+            classify_over(pb, grpc.secure_channel(f"localhost:{server.grpc_port}", credentials)),
+            expected, atol=1e-4)
+        # A plaintext client on a TLS port.
+        assert refusal(pb, grpc.insecure_channel(server.address)) in (grpc.StatusCode.UNAVAILABLE,
+                                                                      grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def test_mutual_tls_admits_only_clients_with_a_certificate_of_its_ca(pb, cal_dir, tmp_path):
+    ca = make_ca(tmp_path / "ca", "lion-test-ca")
+    server_pem = make_leaf(tmp_path / "server", "localhost", ca, server=True)
+    client_pem = make_leaf(tmp_path / "client", "good-client", ca, server=False)
+    # Same subject name as the good client, signed by a CA the server does not trust.
+    other_ca = make_ca(tmp_path / "other", "other-ca")
+    stranger_pem = make_leaf(tmp_path / "other", "good-client", other_ca, server=False)
+    expected = reference_scores()
+
+    def channel(client=None):
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=ca.cert_bytes(),
+            private_key=client.key_bytes() if client else None,
+            certificate_chain=client.cert_bytes() if client else None)
+        return grpc.secure_channel(server.address, credentials)
+
+    with Server(MODELS, cal_dir, f"--tls_cert={server_pem.cert}", f"--tls_key={server_pem.key}",
+                f"--tls_client_ca={ca.cert}") as server:
+        np.testing.assert_allclose(classify_over(pb, channel(client_pem)), expected, atol=1e-4)
+        assert refusal(pb, channel()) == grpc.StatusCode.UNAVAILABLE
+        assert refusal(pb, channel(stranger_pem)) == grpc.StatusCode.UNAVAILABLE
+        assert refusal(pb, grpc.insecure_channel(server.address)) in (grpc.StatusCode.UNAVAILABLE,
+                                                                      grpc.StatusCode.DEADLINE_EXCEEDED)
+
+        # The HTTP front takes the same --tls_client_ca.
+        def https(client=None):
+            context = ssl.create_default_context(cafile=str(ca.cert))
+            if client:
+                context.load_cert_chain(str(client.cert), str(client.key))
+            url = f"https://127.0.0.1:{server.http_port}/v2/models/{DIGITS}"
+            with urllib.request.urlopen(url, context=context, timeout=30) as r:
+                return r.status, json.loads(r.read())
+        status, body = https(client_pem)
+        assert status == 200 and body["name"] == DIGITS
+        for client in (None, stranger_pem):
+            with pytest.raises(OSError) as e:  # a TLS alert or a reset, never an HTTP answer
+                https(client)
+            assert not isinstance(e.value, urllib.error.HTTPError), e.value
+
+        # Only the admitted call reached the service.
+        text = metrics_text(server.metrics_port)
+        assert f'lion_requests_total{{code="OK",method="Classify",model="{DIGITS}"}} 1' in text
+        assert not re.search(r'lion_requests_total\{code="(?!OK)[A-Z_]+",method="Classify"[^}]*\} [1-9]', text)
 
 
 def test_expired_requests_are_dropped_not_computed(pb, cal_dir):

@@ -17,11 +17,17 @@ import unicodedata
 
 import pytest
 
-tokenizers = pytest.importorskip("tokenizers")
+from conftest import BUILD_DIR, require_built, require_tool, tool_mark
 
-BUILD_DIR = os.environ.get(
-    "LION_BUILD_DIR", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build"))
-TOOL = os.path.join(BUILD_DIR, "server", "tokenizer", "lion-tokenize")
+try:
+    import tokenizers
+except ImportError:  # requirements.txt pins it: tool_mark fails or skips each test
+    tokenizers = None
+
+pytestmark = tool_mark("Python module tokenizers", tokenizers is not None,
+                       "pip install -r requirements.txt (scripts/setup)")
+
+TOOL = str(BUILD_DIR / "server" / "tokenizer" / "lion-tokenize")
 MIN_CORPUS_BYTES = 1 << 20
 
 NASTY = [
@@ -104,8 +110,7 @@ def first_difference(text, tokens, offsets, hf_tokens, hf_offsets):
 
 @pytest.fixture(scope="module")
 def lion_tokenize():
-    if not os.path.exists(TOOL):
-        pytest.skip(f"{TOOL} not built (set LION_BUILD_DIR to the build directory)")
+    require_built(TOOL, "lion-tokenize")
     return TOOL
 
 
@@ -115,8 +120,8 @@ def corpus_files():
                    if os.path.isfile(f) and "." not in os.path.basename(f))
     if sum(os.path.getsize(f) for f in files) < MIN_CORPUS_BYTES:
         files += sorted(f for f in glob.glob("/usr/share/common-licenses/*") if os.path.isfile(f))
-    if sum(os.path.getsize(f) for f in files) < MIN_CORPUS_BYTES:
-        pytest.skip("no 1 MB English corpus: install the Debian `fortunes` package")
+    require_tool("a 1 MB English corpus (Debian package fortunes)",
+                 sum(os.path.getsize(f) for f in files) >= MIN_CORPUS_BYTES, "scripts/setup installs it")
     return files
 
 
