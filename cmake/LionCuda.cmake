@@ -65,7 +65,7 @@ if(LION_HAVE_CUDA)
     target_link_libraries(lion_cudart INTERFACE CUDA::cudart)
     message(STATUS "CUDA runtime: the toolkit's")
   endif()
-  if(TARGET lion_torch_cuda)
+  if(LION_TORCH_HAS_CUDA)  # LionTorch.cmake, included first, defines lion_torch_cuda
     target_link_libraries(lion_torch_cuda INTERFACE lion_cudart)
   endif()
 endif()
