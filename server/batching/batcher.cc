@@ -108,6 +108,12 @@ absl::Status Batcher::Submit(std::unique_ptr<runtime::Request> request) {
       return absl::UnavailableError(absl::StrCat("model ", options_.model, " ", stop_why_));
     }
     const TimePoint now = clock_->Now();
+    // Expired already (a deadline shorter than the way here): that is the
+    // answer, not overload, whatever the queue holds.
+    if (request->deadline <= now) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("model ", options_.model, ": the deadline passed before the request was queued"));
+    }
     why = RefusalReason(*request, now);
     if (why.empty()) {
       request->arrival = now;

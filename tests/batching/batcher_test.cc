@@ -12,6 +12,7 @@ namespace {
 
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Records dispatched batches and completions; waits are bounded.
 class Harness {
@@ -224,6 +225,19 @@ TEST(BatcherTest, RequestWhoseEstimatedWaitExceedsItsDeadlineIsRefusedAtOnce) {
 // A stream's first request alone measures mostly the per-batch overhead:
 // charging every queued token at that batch's rate refused requests that
 // would finish in time. The queue is charged as the batches it will form.
+// A deadline that passed on the way in is DEADLINE_EXCEEDED, never an
+// overload refusal (which an estimated wait of 0 ms against 0 ms left was).
+TEST(BatcherTest, RequestWhoseDeadlineAlreadyPassedIsDeadlineExceeded) {
+  Harness h(Limits(8, 1000000), /*wait_for_idle_runner=*/true);
+  h.batcher_->RunnerIdle({.overhead_s = 0.001, .seconds_per_token = 0});
+  ASSERT_TRUE(h.batcher_->Submit(h.Make(5)).ok());  // a queue ahead of it
+  absl::Status s = h.batcher_->Submit(h.Make(5, h.clock_.Now()));
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(h.batcher_->queued_tokens(), 5);
+  EXPECT_THAT(h.metrics_.Serialize(),
+              Not(HasSubstr("lion_rejected_total{model=\"m\",reason=\"overloaded\"} 1")));
+}
+
 TEST(BatcherTest, EstimatedWaitChargesTheOverheadPerBatchNotPerToken) {
   Harness h(Limits(64, 1000000), /*wait_for_idle_runner=*/true);
   h.batcher_->RunnerIdle({.overhead_s = 0.3, .seconds_per_token = 0});
