@@ -135,7 +135,12 @@ TEST_F(LoadGeneratorTest, WarmUpIsSentButNotMeasured) {
   EXPECT_GT(report->sent, 20);
   EXPECT_GT(server_->requests(), report->sent + 20);  // the warm-up's requests
   EXPECT_EQ(report->completed, report->sent);
-  EXPECT_NEAR(report->elapsed_s, 0.2, 0.05);
+  // The measured window is the 200 ms asked for, without the warm-up's: it
+  // ends at the last completion, about when the duration is up (a slot that
+  // frees just before the end starts nothing). The upper bound is loose: a
+  // loaded machine delays the last answers.
+  EXPECT_GE(report->elapsed_s, 0.19);
+  EXPECT_LT(report->elapsed_s, 0.4);
   ASSERT_GE(progress.size(), 3u);
   EXPECT_TRUE(progress.front().warming_up);
   EXPECT_FALSE(progress.back().warming_up);
