@@ -54,41 +54,58 @@ class Config:
         return [n for n in self.lion_lengths if shape == "mini" or n <= 32768]
 
 
-def _profiles(cfg, results, out_dir, log):
-    """perf profiles of the cases behind missed targets (full runs only)."""
+def _profiles(results, work, log):
+    """perf profiles of the cases behind missed targets (full runs and
+    --profile_only): the report shows where their time goes."""
     found = {}
-    checks = report.targets(results)
-    missed = {t["id"] for t in checks if t["met"] is False}
-    data = out_dir / "perf"
-    data.mkdir(exist_ok=True)
-    if missed & {"eff"}:
+    missed = {t["id"] for t in report.targets(results) if t["met"] is False}
+    data = work / "perf"
+    data.mkdir(parents=True, exist_ok=True)
+
+    def attention(name, form, variant, length, batch):
+        env = {**os.environ, "LION_BENCH_LENGTHS": str(length), "LION_BENCH_BATCHES": str(batch),
+               "LION_BENCH_MIN_TIME": "3"}
+        log(f"profile: {name}")
+        found[name] = profile.profile_command(
+            [common.ATTENTION_BENCH, f"--benchmark_filter=BM_LionAttention/form:{form}/"
+             f"variant:{variant}/B:{batch}/L:{length}/"], data / f"{form}_{length}.data", env=env)
+
+    if "kernel_chunk" in missed:
+        attention("attention core, chunk form, LION-D, B = 1, L = 8192", 2, 1, 8192, 1)
+    if "kernel_full128" in missed:
+        attention("attention core, full form, LION-D, B = 8, L = 128", 1, 1, 128, 8)
+    if any(m.startswith("eff_") for m in missed):
         log("profile: lion_forward_bench, lion-mlm-mini, L = 512, chunk form")
-        found["eff"] = profile.profile_command(
+        found["lion-mlm-mini forward, L = 512, chunk form"] = profile.profile_command(
             [common.FORWARD_BENCH, f"--model_dir={common.MODELS / common.MLM}", "--lengths=512",
              "--form=chunk", "--runs=400", "--max_seconds=8"], data / "eff.data")
-    if missed & {"long_linear", "long_time"}:
-        log("profile: lion_forward_bench, lion-mlm-mini, 1M tokens, chunk form")
-        found["long"] = profile.profile_command(
+    if missed & {"long_linear", "long_time", "long_mem"}:
+        log("profile: lion_forward_bench, lion-mlm-mini, 1M tokens, rnn form")
+        found["lion-mlm-mini forward, 1,000,000 tokens, rnn form"] = profile.profile_command(
             [common.FORWARD_BENCH, f"--model_dir={common.MODELS / common.MLM}",
-             "--lengths=1000000", "--form=chunk", "--runs=1"], data / "long.data")
-    if missed & {"softmax_2048", "softmax_8192"}:
-        log("profile: lion_forward_bench, mini shape, L = 2048, chunk form")
-        found["softmax"] = profile.profile_command(
-            [common.FORWARD_BENCH, f"--model_dir={out_dir / 'lion-mini'}", "--lengths=2048",
-             "--form=chunk", "--runs=200", "--max_seconds=8"], data / "softmax.data")
+             "--lengths=1000000", "--form=rnn", "--runs=1"], data / "long.data")
+    for shape in ("mini", "base"):
+        if not any(m.startswith("softmax_") and m.endswith(f"_{shape}") for m in missed):
+            continue
+        log(f"profile: lion_forward_bench, {shape} shape, L = 8192, chunk form")
+        model_dir = softmax.make_lion_dir(shape, work / f"lion-{shape}-profile")
+        found[f"LION {shape} shape forward, L = 8192, chunk form"] = profile.profile_command(
+            [common.FORWARD_BENCH, f"--model_dir={model_dir}", "--lengths=8192",
+             "--form=chunk", "--runs=20", "--max_seconds=8"], data / f"softmax_{shape}.data")
     if missed & {"ceiling", "serve_tput", "serve_p99"}:
         log("profile: lion-serve under concurrency 64")
-        tmp = out_dir / "serving"
-        with common.LionServe(common.MODELS, tmp / "profile", name="lion-serve-profile",
-                              calibration_dir=tmp / "calibration") as server:
-            import subprocess
+        import subprocess
+        texts = work / "profile-texts.txt"
+        texts.write_text("\n".join(" ".join(["word"] * 120) for _ in range(64)) + "\n")
+        with common.LionServe(common.MODELS, work / "profile", name="lion-serve-profile") as server:
             load = subprocess.Popen([str(common.LION_CLIENT), "bench", f"--address={server.address}",
                                      f"--model={common.MLM}", "--method=embed", "--concurrency=64",
                                      "--duration_s=8", "--warmup_s=0.5", "--progress=false",
-                                     f"--length=file:{tmp / 'texts.txt'}"],
+                                     f"--length=file:{texts}"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1)
-            found["serving"] = profile.profile_pid(server.pid, 6, data / "serving.data")
+            found["lion-serve at concurrency 64"] = profile.profile_pid(
+                server.pid, 6, data / "serving.data")
             load.wait(120)
     return found
 
@@ -100,6 +117,8 @@ def main(argv):
                     "bench/report/<parts> for --only")
     ap.add_argument("--only", default=",".join(PARTS))
     ap.add_argument("--report_only", action="store_true")
+    ap.add_argument("--profile_only", action="store_true",
+                    help="profile the missed targets of DIR/results.json and rewrite the report")
     ap.add_argument("--no_profile", action="store_true")
     ap.add_argument("--keep_work", action="store_true", help="keep logs and raw files")
     args = ap.parse_args(argv)
@@ -114,6 +133,16 @@ def main(argv):
     results_path = out / "results.json"
     if args.report_only:
         report.write(json.loads(results_path.read_text()), out)
+        return 0
+    if args.profile_only:
+        results = json.loads(results_path.read_text())
+        work = pathlib.Path(tempfile.mkdtemp(prefix="lion-run-all-"))
+        try:
+            results["profiles"] = _profiles(results, work, common.Log())
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        results_path.write_text(json.dumps(results, indent=1, default=str))
+        report.write(results, out)
         return 0
     cfg = Config(args.quick)
     only = set(args.only.split(","))
@@ -162,7 +191,7 @@ def _run(cfg, only, args, out, work):
     results["load"] = {"min": min(log.loads), "max": max(log.loads),
                        "mean": sum(log.loads) / len(log.loads)}
     if not args.quick and not args.no_profile:
-        results["profiles"] = _profiles(cfg, results, work, log)
+        results["profiles"] = _profiles(results, work, log)
     results["targets_checked"] = len(report.targets(results))
     results_path.write_text(json.dumps(results, indent=1, default=str))
     report.write(results, out)
