@@ -44,7 +44,6 @@ MACHINE_PATH = re.compile(r"(?<![\w.~/-])/(?:" + "work" + r"|root|home/[\w.-]+)(
 # Absolute paths that are not of a development machine, each with its reason.
 ALLOWED_PATHS = {
     ("deploy/docker/Dockerfile", "/" + "root"): "the image's root home while it is built",
-    ("deploy/test-compose", "/" + "work"): "the container's mount point of the test's folder",
     ("tests/runtime/calibration_cache_test.cc", "/" + "home/u"): "a made-up HOME under test",
 }
 
@@ -179,7 +178,7 @@ def test_the_checks_recognise_what_they_look_for():
     assert not FORBIDDEN.search("(PNG spec 11.2.2)")
     assert MACHINE_PATH.search("default " + "/" + "work/main/build")
     assert MACHINE_PATH.search("/" + "home/alice/x")
-    assert not MACHINE_PATH.search("/usr/include and /tmp/x and https://a.org/work/x")
+    assert not MACHINE_PATH.search("/usr/include and /tmp/x and https://a.org" + "/" + "work/x")
     flat = joined("// the mask of docs/lion-math.md\n"
                   "// section 2.1, and BENCHMARKS.md sections 2-4")
     cites = [(m.group(1), cited_numbers(m.group(2))) for m in SECTION_CITE.finditer(flat)]
