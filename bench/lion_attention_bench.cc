@@ -17,7 +17,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +24,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include "int_list.h"
 #include "lion/kernels/lion_attention.h"
 #include "server/common/allocator.h"
 #include "server/common/process_memory.h"
@@ -112,14 +112,7 @@ void BM_LionAttention(benchmark::State& state) {
 // A comma-separated list from the environment, or the fallback.
 std::vector<int64_t> EnvList(const char* name, std::vector<int64_t> fallback) {
   const char* text = std::getenv(name);
-  if (text == nullptr) return fallback;
-  std::vector<int64_t> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(std::atoll(item.c_str()));
-  }
-  return out;
+  return text == nullptr ? fallback : bench::ParseIntList(text);
 }
 
 // LION_BENCH_LENGTHS and LION_BENCH_BATCHES replace the lists below, and

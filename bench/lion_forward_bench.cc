@@ -25,11 +25,11 @@
 #include <fstream>
 #include <map>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "int_list.h"
 #include "lion/kernels/attention_options.h"
 #include "server/common/allocator.h"
 #include "server/common/process_memory.h"
@@ -55,16 +55,6 @@ std::map<std::string, std::string> ParseFlags(int argc, char** argv) {
         eq == std::string::npos ? "1" : a.substr(eq + 1);
   }
   return flags;
-}
-
-std::vector<int64_t> ParseList(const std::string& text) {
-  std::vector<int64_t> out;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(std::atoll(item.c_str()));
-  }
-  return out;
 }
 
 // Best of 3 sgemm calls at n = 1024, GFLOP/s: the yardstick measured around
@@ -157,7 +147,7 @@ int Run(int argc, char** argv) {
       return 1;
     }
   }
-  for (int64_t length : ParseList(flag("lengths", "128"))) {
+  for (int64_t length : bench::ParseIntList(flag("lengths", "128"))) {
     std::vector<SequenceInput> inputs;
     for (int64_t b = 0; b < batch; ++b) inputs.push_back(MakeInput(d, length, rng));
     std::vector<const SequenceInput*> in;

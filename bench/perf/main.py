@@ -11,6 +11,7 @@ import json
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -94,7 +95,6 @@ def _profiles(results, work, log):
              "--form=chunk", "--runs=20", "--max_seconds=8"], data / f"softmax_{shape}.data")
     if missed & {"ceiling", "serve_tput", "serve_p99"}:
         log("profile: lion-serve under concurrency 64")
-        import subprocess
         texts = work / "profile-texts.txt"
         texts.write_text("\n".join(" ".join(["word"] * 120) for _ in range(64)) + "\n")
         with common.LionServe(common.MODELS, work / "profile", name="lion-serve-profile") as server:

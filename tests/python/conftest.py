@@ -9,6 +9,7 @@ from one machine's checkout.
 import os
 import pathlib
 import shutil
+import subprocess
 import sys
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -76,6 +77,16 @@ def tool_mark(name: str, present, why: str):
     failure would stop the whole run at collection, a failure there is an
     error of each test and the rest of the run goes on."""
     return pytest.mark.lion_requires_tool(name=name, present=bool(present), why=why)
+
+
+def gpu_count() -> int:
+    """CUDA devices, as nvidia-smi lists them (0 without a driver). GPU tests
+    skip with a reason where this is 0; they are the only tests that may."""
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return 0
+    return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
 
 
 def pytest_configure(config):

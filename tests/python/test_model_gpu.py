@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
+from conftest import gpu_count
 from lionserve.golden import make_random_model_dir
 from test_model_parity import RUNNER, RUNNER_BUILT, bert_inputs, rel_err
 
@@ -25,14 +26,6 @@ CASES = [
     ("lion_vit", "s", {}),
     ("lion_vit", "s", {"order": "natural"}),
 ]
-
-
-def gpu_count() -> int:
-    try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return 0
-    return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
 
 
 pytestmark = [

@@ -14,17 +14,9 @@ import grpc
 import numpy as np
 import pytest
 
+from conftest import gpu_count
 from lion_server_harness import (DIGITS, LION_SERVE, MLM, MODELS, Server, digits_pixels,
                                  metrics_text, require_server_and_models, stubs)
-
-
-def gpu_count() -> int:
-    """CUDA devices, as nvidia-smi lists them (0 without a driver)."""
-    try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return 0
-    return sum(1 for line in out.stdout.splitlines() if line.startswith("GPU "))
 
 
 def test_cuda_without_a_usable_gpu_fails_at_startup(tmp_path):
